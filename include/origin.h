@@ -34,7 +34,7 @@ int origin_normalize(struct str raw, struct origin_norm *out);
 enum origin_rule_kind {
 	ORIGIN_RULE_ANY,      /* "*" */
 	ORIGIN_RULE_EXACT,    /* https://a.example[:port] */
-	ORIGIN_RULE_WILDCARD, /* https://*.example.com[:port|:*] */
+	ORIGIN_RULE_WILDCARD, /* "https://" "*.example.com" [:port|:*] */
 	ORIGIN_RULE_REGEX,    /* ~ERE, anchored */
 	ORIGIN_RULE_NULL,     /* "null" */
 };

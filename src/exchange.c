@@ -1,1 +1,498 @@
-/* placeholder: being written */
+/*
+ * One request from the decision to the last byte of its answer. The one
+ * teardown is exchange_end: every path (local answer, upstream done,
+ * upstream failed, client gone) ends there exactly once, and writes the
+ * access-log line.
+ */
+#include "exchange.h"
+
+#include <arpa/inet.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/http_struct.h>
+#include <event2/keyvalq_struct.h>
+
+#include "front.h"
+#include "hdr.h"
+#include "log.h"
+
+/* Above this many bytes waiting for the client, stop reading the upstream:
+ * a slow client must never make corsd hold a whole body. */
+#define EXCHANGE_CLIENT_HWM (256 * 1024)
+/* What a client may send ahead (pipelining) while its answer is pending. */
+#define EXCHANGE_CLIENT_READ_SLACK (64 * 1024)
+
+static void exchange_end(struct exchange *ex);
+
+static void ms_to_tv(unsigned ms, struct timeval *tv)
+{
+	tv->tv_sec = ms / 1000;
+	tv->tv_usec = (ms % 1000) * 1000;
+}
+
+struct exchange *exchange_new(struct worker *w, struct evhttp_request *req)
+{
+	struct exchange *ex = malloc(sizeof(*ex));
+	char *addr = NULL;
+	ev_uint16_t port = 0;
+
+	if (ex == NULL)
+		return NULL;
+	memset(ex, 0, offsetof(struct exchange, facts));
+	ex->w = w;
+	ex->req = req;
+	ex->evcon = evhttp_request_get_connection(req);
+	ex->policy = policy_ref(w->policy);
+	ex->start_ns = front_now_ns();
+	strcpy(ex->upstream, "-");
+	cors_facts_init(&ex->facts, STR_NULL, STR_NULL);
+	ex->dec.rule = NULL;
+	ex->dec.kind = CORS_KIND_PLAIN;
+	ex->dec.verdict = CORS_VERDICT_NONE;
+	ex->dec.reason = CORS_REASON_NO_POLICY;
+	ex->dec.report_only = false;
+	ex->dec.origin_rule = NULL;
+	ex->dec.detail = STR_NULL;
+	ex->dec.nheaders = ex->dec.nvary = 0;
+	ex->dec.local_status = 0;
+	ex->dec.body = "";
+	if (ex->evcon)
+		evhttp_connection_get_peer(ex->evcon, &addr, &port);
+	if (addr && strchr(addr, ':'))
+		snprintf(ex->client, sizeof(ex->client), "[%s]:%u", addr, port);
+	else
+		snprintf(ex->client, sizeof(ex->client), "%s:%u", addr ? addr : "-", port);
+	w->open_exchanges++;
+	return ex;
+}
+
+static void log_access(const struct exchange *ex)
+{
+	const struct cors_decision *d = &ex->dec;
+	const struct cors_facts *f = &ex->facts;
+	char status[16], bytes[24], dur[32];
+	struct log_kv kv[16];
+	size_t n = 0;
+	uint64_t ns = front_now_ns() - ex->start_ns;
+
+	if (!ex->policy->log_access)
+		return;
+	snprintf(status, sizeof(status), "%d", ex->status);
+	snprintf(bytes, sizeof(bytes), "%" PRIu64, ex->bytes);
+	snprintf(dur, sizeof(dur), "%" PRIu64 ".%03" PRIu64, ns / 1000000, ns / 1000 % 1000);
+	kv[n++] = (struct log_kv){"client", str_c(ex->client), false};
+	kv[n++] = (struct log_kv){"method", f->method, false};
+	kv[n++] = (struct log_kv){"path", f->path.p ? f->path : STR_LIT("-"), false};
+	kv[n++] = (struct log_kv){"host", f->host.p ? f->host : STR_LIT("-"), false};
+	kv[n++] = (struct log_kv){"origin", f->origin.p ? f->origin : STR_LIT("-"), false};
+	kv[n++] = (struct log_kv){"status", str_c(status), true};
+	kv[n++] = (struct log_kv){"policy", str_c(d->rule ? d->rule->name : "-"), false};
+	kv[n++] = (struct log_kv){"kind", str_c(cors_kind_name(d->kind)), false};
+	kv[n++] = (struct log_kv){"verdict", str_c(cors_verdict_name(d->verdict)), false};
+	kv[n++] = (struct log_kv){"reason", str_c(cors_reason_name(d->reason)), false};
+	if (d->detail.p)
+		kv[n++] = (struct log_kv){"detail", d->detail, false};
+	if (d->origin_rule)
+		kv[n++] = (struct log_kv){"origin_rule", str_c(d->origin_rule), false};
+	if (d->report_only)
+		kv[n++] = (struct log_kv){"report_only", STR_LIT("true"), false};
+	kv[n++] = (struct log_kv){"upstream", str_c(ex->upstream), false};
+	kv[n++] = (struct log_kv){"bytes", str_c(bytes), true};
+	kv[n++] = (struct log_kv){"duration_ms", str_c(dur), true};
+	log_kv(POLICY_LOG_INFO, "access", kv, n);
+}
+
+static void exchange_end(struct exchange *ex)
+{
+	log_access(ex);
+	ex->w->open_exchanges--;
+	policy_unref(ex->policy);
+	free(ex);
+}
+
+/* While the upstream thinks, evhttp does not read the client, so it would
+ * not notice the client leave. Switch the connection into the state evhttp
+ * itself uses while it writes (read enabled, no read callback): an EOF then
+ * frees the connection and our close callback ends the exchange. The read
+ * timeout is off until the answer is complete: a client waiting on a slow
+ * upstream, or reading a long stream, is not idle (libevent #715). */
+static void watch_client(struct exchange *ex)
+{
+	struct bufferevent *bev = evhttp_connection_get_bufferevent(ex->evcon);
+	bufferevent_data_cb rcb, wcb;
+	bufferevent_event_cb ecb;
+	void *cbarg;
+	struct timeval tv;
+
+	ms_to_tv(ex->policy->client_ms, &tv);
+	bufferevent_getcb(bev, &rcb, &wcb, &ecb, &cbarg);
+	bufferevent_setcb(bev, NULL, wcb, ecb, cbarg);
+	bufferevent_setwatermark(bev, EV_READ, 0,
+				 ex->policy->max_header_bytes + EXCHANGE_CLIENT_READ_SLACK);
+	bufferevent_set_timeouts(bev, NULL, &tv);
+	bufferevent_enable(bev, EV_READ);
+}
+
+static void unwatch_client(struct exchange *ex)
+{
+	struct bufferevent *bev;
+	struct timeval tv;
+
+	if (ex->evcon == NULL)
+		return;
+	evhttp_connection_set_closecb(ex->evcon, NULL, NULL);
+	bev = evhttp_connection_get_bufferevent(ex->evcon);
+	ms_to_tv(ex->policy->client_ms, &tv);
+	bufferevent_set_timeouts(bev, &tv, &tv);
+}
+
+static const char *status_phrase(int status)
+{
+	switch (status) {
+	case 204:
+		return "No Content";
+	case 400:
+		return "Bad Request";
+	case 403:
+		return "Forbidden";
+	case 413:
+		return "Payload Too Large";
+	case 502:
+		return "Bad Gateway";
+	case 503:
+		return "Service Unavailable";
+	case 504:
+		return "Gateway Timeout";
+	}
+	return NULL;
+}
+
+void exchange_reply(struct exchange *ex, int status, const char *body, bool close)
+{
+	struct evkeyvalq *out = evhttp_request_get_output_headers(ex->req);
+	struct evbuffer *buf = evbuffer_new();
+
+	unwatch_client(ex);
+	if (buf == NULL || front_add_cors_headers(out, &ex->dec, STR_NULL) < 0)
+		goto fail;
+	if (body && body[0]) {
+		evhttp_add_header(out, "Content-Type", "text/plain; charset=utf-8");
+		evbuffer_add(buf, body, strlen(body));
+	}
+	if (close)
+		evhttp_add_header(out, "Connection", "close");
+	ex->status = status;
+	ex->bytes = evbuffer_get_length(buf);
+	evhttp_send_reply(ex->req, status, status_phrase(status), buf);
+	evbuffer_free(buf);
+	exchange_end(ex);
+	return;
+fail:
+	if (buf)
+		evbuffer_free(buf);
+	ex->status = 503;
+	evhttp_send_error(ex->req, 503, NULL);
+	exchange_end(ex);
+}
+
+/* ---- the client went away ---- */
+
+static void on_client_close(struct evhttp_connection *evcon, void *arg)
+{
+	struct exchange *ex = arg;
+
+	if (ex->call) {
+		upstream_call_abort(ex->call);
+		ex->call = NULL;
+	}
+	/* evhttp detaches a request whose connection failed before the answer
+	 * was complete; nobody else will free it then. */
+	if (ex->req && evhttp_request_get_connection(ex->req) == NULL)
+		evhttp_request_free(ex->req);
+	ex->req = NULL;
+	ex->evcon = NULL;
+	if (!ex->head_sent)
+		ex->status = 499; /* nginx's "client closed request" */
+	snprintf(ex->upstream + strlen(ex->upstream),
+		 sizeof(ex->upstream) - strlen(ex->upstream), "%s", "/client-closed");
+	exchange_end(ex);
+}
+
+/* ---- the upstream's answer ---- */
+
+/* The upstream's header lines that go to the client: everything but
+ * hop-by-hop headers (and those its Connection names), its Access-Control-*
+ * (corsd's decision replaces them) and Vary (merged). */
+static bool pass_upstream_header(const struct resp_head *h, struct str name)
+{
+	if (hdr_is_hop_by_hop(name) || hdr_is_access_control(name) ||
+	    str_eq_ci(name, STR_LIT("Vary")))
+		return false;
+	if (h->framing == RESP_BODY_CHUNKED && str_eq_ci(name, STR_LIT("Content-Length")))
+		return false;
+	for (size_t i = 0; i < h->nheaders; i++)
+		if (str_eq_ci(h->headers[i].name, STR_LIT("Connection")) &&
+		    hdr_list_has(h->headers[i].value, name))
+			return false;
+	return true;
+}
+
+static char *join_vary(const struct resp_head *h)
+{
+	size_t len = 0, n = 0;
+	char *out;
+
+	for (size_t i = 0; i < h->nheaders; i++)
+		if (str_eq_ci(h->headers[i].name, STR_LIT("Vary")))
+			len += h->headers[i].value.n + 1, n++;
+	if (n == 0)
+		return NULL;
+	out = malloc(len + 1);
+	if (out == NULL)
+		return NULL;
+	len = 0;
+	for (size_t i = 0; i < h->nheaders; i++) {
+		if (!str_eq_ci(h->headers[i].name, STR_LIT("Vary")))
+			continue;
+		if (len)
+			out[len++] = ',';
+		memcpy(out + len, h->headers[i].value.p, h->headers[i].value.n);
+		len += h->headers[i].value.n;
+	}
+	out[len] = '\0';
+	return out;
+}
+
+static int add_header_str(struct evkeyvalq *out, struct str name, struct str value)
+{
+	char *n = str_dup(name), *v = str_dup(value);
+	int rc = -1;
+
+	if (n && v)
+		rc = evhttp_add_header(out, n, v);
+	free(n);
+	free(v);
+	return rc;
+}
+
+static void on_head(void *arg, const struct resp_head *h)
+{
+	struct exchange *ex = arg;
+	struct evkeyvalq *out = evhttp_request_get_output_headers(ex->req);
+	char *vary = join_vary(h);
+	char reason[128];
+	bool has_length = false;
+
+	for (size_t i = 0; i < h->nheaders; i++) {
+		if (!pass_upstream_header(h, h->headers[i].name))
+			continue;
+		if (str_eq_ci(h->headers[i].name, STR_LIT("Content-Length")))
+			has_length = true;
+		add_header_str(out, h->headers[i].name, h->headers[i].value);
+	}
+	front_add_cors_headers(out, &ex->dec, vary ? str_c(vary) : STR_NULL);
+	free(vary);
+
+	/* An HTTP/1.0 client cannot take chunks: without a length the body
+	 * ends when the connection does. */
+	if (!has_length && ex->req->major == 1 && ex->req->minor == 0) {
+		evhttp_remove_header(evhttp_request_get_input_headers(ex->req), "Connection");
+		evhttp_add_header(out, "Connection", "close");
+	}
+	if (h->reason.n > 0) {
+		size_t n = h->reason.n < sizeof(reason) - 1 ? h->reason.n : sizeof(reason) - 1;
+		memcpy(reason, h->reason.p, n);
+		reason[n] = '\0';
+	} else {
+		snprintf(reason, sizeof(reason), "%s",
+			 status_phrase(h->status) ? status_phrase(h->status) : "Status");
+	}
+	ex->status = h->status;
+	ex->head_sent = true;
+	snprintf(ex->upstream, sizeof(ex->upstream), "%d", h->status);
+	evhttp_send_reply_start(ex->req, h->status, reason);
+}
+
+static void on_client_drained(struct evhttp_connection *evcon, void *arg)
+{
+	struct exchange *ex = arg;
+
+	if (ex->paused && ex->call) {
+		ex->paused = false;
+		upstream_call_resume(ex->call);
+	}
+}
+
+static void on_body(void *arg, struct evbuffer *body)
+{
+	struct exchange *ex = arg;
+	struct bufferevent *bev = evhttp_connection_get_bufferevent(ex->evcon);
+
+	ex->bytes += evbuffer_get_length(body);
+	evhttp_send_reply_chunk_with_cb(ex->req, body, on_client_drained, ex);
+	/* A body evhttp will not send (HEAD, 204, 304) must not pile up. */
+	evbuffer_drain(body, evbuffer_get_length(body));
+	if (!ex->paused && evbuffer_get_length(bufferevent_get_output(bev)) > EXCHANGE_CLIENT_HWM) {
+		ex->paused = true;
+		upstream_call_pause(ex->call);
+	}
+}
+
+static void on_end(void *arg)
+{
+	struct exchange *ex = arg;
+	struct evhttp_request *req = ex->req;
+
+	ex->call = NULL;
+	unwatch_client(ex);
+	ex->req = NULL;
+	evhttp_send_reply_end(req);
+	exchange_end(ex);
+}
+
+static void on_error(void *arg, enum upstream_error err, bool head_sent)
+{
+	struct exchange *ex = arg;
+	bool timeout = err == UPSTREAM_ERR_TIMEOUT || err == UPSTREAM_ERR_CONNECT_TIMEOUT;
+	char body[96];
+
+	ex->call = NULL;
+	snprintf(ex->upstream, sizeof(ex->upstream), "%s", upstream_error_name(err));
+	if (!head_sent) {
+		snprintf(body, sizeof(body), "corsd: upstream %s\n",
+			 timeout ? "timed out" : "failed");
+		exchange_reply(ex, timeout ? 504 : 502, body, false);
+		return;
+	}
+	/* The status is gone already; only closing tells the client. */
+	unwatch_client(ex);
+	evhttp_connection_free(ex->evcon);
+	ex->req = NULL;
+	ex->evcon = NULL;
+	exchange_end(ex);
+}
+
+static const struct upstream_handlers exchange_handlers = {
+	.on_head = on_head,
+	.on_body = on_body,
+	.on_end = on_end,
+	.on_error = on_error,
+};
+
+/* ---- the request toward the upstream ---- */
+
+static bool in_connection_list(struct evkeyvalq *in, struct str name)
+{
+	for (struct evkeyval *h = in->tqh_first; h != NULL; h = h->next.tqe_next)
+		if (strcasecmp(h->key, "Connection") == 0 && hdr_list_has(str_c(h->value), name))
+			return true;
+	return false;
+}
+
+/* Host is passed unchanged; hop-by-hop headers, those named by Connection,
+ * the client's framing and Expect (the body is already here) are not. */
+static int serialize_request(struct exchange *ex, const struct policy_upstream *up,
+			     struct evbuffer *out)
+{
+	struct evhttp_request *req = ex->req;
+	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+	struct evbuffer *body = evhttp_request_get_input_buffer(req);
+	const char *xff = NULL, *xfp = NULL, *xfh = NULL, *host = NULL;
+	size_t body_len = evbuffer_get_length(body);
+	bool framed = false;
+	const struct str m = ex->facts.method;
+	int rc = 0;
+
+	rc |= evbuffer_add_printf(out, "%.*s %s%s HTTP/1.1\r\n", (int)m.n, m.p, up->base_path,
+				  evhttp_request_get_uri(req));
+	for (struct evkeyval *h = in->tqh_first; h != NULL; h = h->next.tqe_next) {
+		struct str name = str_c(h->key);
+		if (str_eq_ci(name, STR_LIT("Content-Length")) ||
+		    str_eq_ci(name, STR_LIT("Transfer-Encoding"))) {
+			framed = true;
+			continue;
+		}
+		if (hdr_is_hop_by_hop(name) || str_eq_ci(name, STR_LIT("Expect")) ||
+		    in_connection_list(in, name))
+			continue;
+		if (ex->policy->forwarded) {
+			if (str_eq_ci(name, STR_LIT("X-Forwarded-For"))) {
+				xff = h->value; /* extended below */
+				continue;
+			}
+			if (str_eq_ci(name, STR_LIT("X-Forwarded-Proto")))
+				xfp = h->value;
+			if (str_eq_ci(name, STR_LIT("X-Forwarded-Host")))
+				xfh = h->value;
+		}
+		if (str_eq_ci(name, STR_LIT("Host")))
+			host = h->value;
+		rc |= evbuffer_add_printf(out, "%s: %s\r\n", h->key, h->value);
+	}
+	if (ex->policy->forwarded) {
+		char ip[64];
+		const char *colon = strrchr(ex->client, ':');
+		size_t n = colon ? (size_t)(colon - ex->client) : strlen(ex->client);
+		if (n >= sizeof(ip))
+			n = sizeof(ip) - 1;
+		/* Drop the brackets of "[v6]:port": X-Forwarded-For lists bare IPs. */
+		if (n >= 2 && ex->client[0] == '[') {
+			memcpy(ip, ex->client + 1, n - 2);
+			ip[n - 2] = '\0';
+		} else {
+			memcpy(ip, ex->client, n);
+			ip[n] = '\0';
+		}
+		if (xff)
+			rc |= evbuffer_add_printf(out, "X-Forwarded-For: %s, %s\r\n", xff, ip);
+		else
+			rc |= evbuffer_add_printf(out, "X-Forwarded-For: %s\r\n", ip);
+		/* An outer proxy's word on scheme and host is kept: it saw the
+		 * original request, corsd did not. */
+		if (!xfp)
+			rc |= evbuffer_add_printf(out, "X-Forwarded-Proto: http\r\n");
+		if (!xfh && host)
+			rc |= evbuffer_add_printf(out, "X-Forwarded-Host: %s\r\n", host);
+	}
+	if (body_len > 0 || framed)
+		rc |= evbuffer_add_printf(out, "Content-Length: %zu\r\n", body_len);
+	rc |= evbuffer_add(out, "\r\n", 2);
+	rc |= evbuffer_add_buffer(out, body);
+	return rc < 0 ? -1 : 0;
+}
+
+void exchange_proxy(struct exchange *ex)
+{
+	const struct policy_rule *r = ex->dec.rule;
+	const struct policy_upstream *up = r && r->upstream ? r->upstream : &ex->policy->upstream;
+	struct upstream_request ureq;
+	struct evbuffer *out = evbuffer_new();
+
+	if (out == NULL || serialize_request(ex, up, out) < 0)
+		goto fail;
+	ureq = (struct upstream_request){
+	    .host = up->host,
+	    .port = up->port,
+	    .key = up->hostport,
+	    .data = out,
+	    .head_request = evhttp_request_get_command(ex->req) == EVHTTP_REQ_HEAD,
+	    .connect_ms = ex->policy->connect_ms,
+	    .response_ms = ex->policy->upstream_ms,
+	};
+	ex->call = upstream_call_start(ex->w->pool, &ureq, &exchange_handlers, ex);
+	if (ex->call == NULL)
+		goto fail;
+	evbuffer_free(out);
+	evhttp_connection_set_closecb(ex->evcon, on_client_close, ex);
+	watch_client(ex);
+	return;
+fail:
+	if (out)
+		evbuffer_free(out);
+	snprintf(ex->upstream, sizeof(ex->upstream), "oom");
+	exchange_reply(ex, 502, "corsd: upstream failed\n", false);
+}

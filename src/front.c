@@ -1,1 +1,157 @@
-/* placeholder: being written */
+/*
+ * The evhttp side of a request. evhttp has parsed the head and read the
+ * whole body by the time front_handle runs; what it lets through that SPEC
+ * rule 7 forbids (ambiguous framing, a missing or repeated Host, header
+ * names that are not tokens, control characters in values) is refused here
+ * with 400 before anything reaches the decision or the upstream.
+ */
+#include "front.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <event2/buffer.h>
+#include <event2/http_struct.h>
+#include <event2/keyvalq_struct.h>
+
+#include "exchange.h"
+#include "hdr.h"
+#include "log.h"
+
+uint64_t front_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static struct str method_name(enum evhttp_cmd_type cmd)
+{
+	switch (cmd) {
+	case EVHTTP_REQ_GET:
+		return STR_LIT("GET");
+	case EVHTTP_REQ_POST:
+		return STR_LIT("POST");
+	case EVHTTP_REQ_HEAD:
+		return STR_LIT("HEAD");
+	case EVHTTP_REQ_PUT:
+		return STR_LIT("PUT");
+	case EVHTTP_REQ_DELETE:
+		return STR_LIT("DELETE");
+	case EVHTTP_REQ_OPTIONS:
+		return STR_LIT("OPTIONS");
+	case EVHTTP_REQ_TRACE:
+		return STR_LIT("TRACE");
+	case EVHTTP_REQ_PATCH:
+		return STR_LIT("PATCH");
+	case EVHTTP_REQ_CONNECT:
+		break;
+	}
+	return STR_LIT("CONNECT");
+}
+
+int front_add_cors_headers(struct evkeyvalq *out, const struct cors_decision *d,
+			   struct str upstream_vary)
+{
+	char value[HDR_ACRH_MAX_BYTES + 2 * HDR_ACRH_MAX_NAMES + 1];
+	char *vary;
+
+	for (size_t i = 0; i < d->nheaders; i++) {
+		const struct cors_header *h = &d->headers[i];
+		size_t n = h->value.n < sizeof(value) - 1 ? h->value.n : sizeof(value) - 1;
+		memcpy(value, h->value.p, n);
+		value[n] = '\0';
+		if (evhttp_add_header(out, h->name, value) < 0)
+			return -1;
+	}
+	if (d->nvary == 0 && upstream_vary.p == NULL)
+		return 0;
+	vary = hdr_vary_merge(upstream_vary, d->vary, d->nvary);
+	if (vary == NULL)
+		return -1;
+	if (vary[0] != '\0' && evhttp_add_header(out, "Vary", vary) < 0) {
+		free(vary);
+		return -1;
+	}
+	free(vary);
+	return 0;
+}
+
+/* SPEC rule 7. Returns NULL when the head may go on, else why not. */
+static const char *check_head(struct evhttp_request *req, struct cors_facts *f)
+{
+	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+	const char *content_length = NULL;
+	unsigned hosts = 0;
+	bool te = false;
+
+	for (struct evkeyval *h = in->tqh_first; h != NULL; h = h->next.tqe_next) {
+		struct str name = str_c(h->key), value = str_c(h->value);
+
+		if (!str_is_token(name))
+			return "header name is not a token";
+		if (str_has_ctl(value))
+			return "header value has a control character";
+		if (str_eq_ci(name, STR_LIT("Host"))) {
+			hosts++;
+		} else if (str_eq_ci(name, STR_LIT("Transfer-Encoding"))) {
+			te = true;
+		} else if (str_eq_ci(name, STR_LIT("Content-Length"))) {
+			if (content_length && strcmp(content_length, h->value) != 0)
+				return "conflicting Content-Length";
+			content_length = h->value;
+			if (strchr(h->value, ','))
+				return "conflicting Content-Length";
+		}
+		cors_facts_add_header(f, name, value);
+	}
+	if (te && content_length)
+		return "Transfer-Encoding with Content-Length";
+	if (hosts > 1)
+		return "more than one Host";
+	if (hosts == 0 && evhttp_request_get_connection(req) != NULL) {
+		if (req->major == 1 && req->minor >= 1)
+			return "HTTP/1.1 request without Host";
+	}
+	return NULL;
+}
+
+void front_handle(struct evhttp_request *req, void *arg)
+{
+	struct worker *w = arg;
+	struct exchange *ex;
+	const char *uri = evhttp_request_get_uri(req);
+	const char *why, *q;
+	struct str path;
+
+	ex = exchange_new(w, req);
+	if (ex == NULL) {
+		evhttp_send_error(req, 503, NULL);
+		return;
+	}
+	/* Only origin-form targets: corsd is a reverse proxy, and the path
+	 * that selects a policy must be the path the upstream sees. */
+	if (uri == NULL || uri[0] != '/') {
+		cors_facts_init(&ex->facts, method_name(evhttp_request_get_command(req)), STR_NULL);
+		exchange_reply(ex, 400, "bad request: the target must be a path\n", true);
+		return;
+	}
+	q = strchr(uri, '?');
+	path = (struct str){uri, q ? (size_t)(q - uri) : strlen(uri)};
+	cors_facts_init(&ex->facts, method_name(evhttp_request_get_command(req)), path);
+	why = check_head(req, &ex->facts);
+	if (why != NULL) {
+		char body[128];
+		snprintf(body, sizeof(body), "bad request: %s\n", why);
+		/* Framing that cannot be trusted leaves the rest of the
+		 * connection untrustworthy too: close it. */
+		exchange_reply(ex, 400, body, true);
+		return;
+	}
+	cors_decide(ex->policy, &ex->facts, &ex->dec);
+	if (ex->dec.local_status != 0)
+		exchange_reply(ex, ex->dec.local_status, ex->dec.body, false);
+	else
+		exchange_proxy(ex);
+}

@@ -1,0 +1,23 @@
+/*
+ * front: the evhttp side of a request: checks what evhttp lets through,
+ * gathers the CORS facts, and hands the request to an exchange. Also the
+ * helpers every answer shares: CORS headers on a reply, the access log.
+ */
+#ifndef CORSD_FRONT_H
+#define CORSD_FRONT_H
+
+#include <stdint.h>
+#include <event2/http.h>
+#include "cors.h"
+
+/* The evhttp generic callback; arg is the struct worker. */
+void front_handle(struct evhttp_request *req, void *arg);
+
+/* Adds the decision's CORS headers and a Vary merged from `upstream_vary`
+ * (STR_NULL when none) and the decision's tokens. Returns 0, -1 on OOM. */
+int front_add_cors_headers(struct evkeyvalq *out, const struct cors_decision *d,
+			   struct str upstream_vary);
+
+uint64_t front_now_ns(void);
+
+#endif
