@@ -16,7 +16,7 @@ struct policy *config_load_file(const char *file, struct diag_list *d);
 
 /* The same from bytes in memory (tests, fuzzing); `name` labels diagnostics. */
 struct policy *config_load_buffer(const char *name, const char *buf, size_t len,
-				  struct diag_list *d);
+                                  struct diag_list *d);
 
 /* "250ms", "5s", "2m", "1h", or a bare number of seconds; > 0. Returns 0 and
  * the milliseconds, or -1. Exposed for the unit tests. */

@@ -45,20 +45,20 @@ enum cors_kind {
 };
 
 enum cors_verdict {
-	CORS_VERDICT_NONE,  /* no Origin, or no policy matched: not a CORS question */
+	CORS_VERDICT_NONE, /* no Origin, or no policy matched: not a CORS question */
 	CORS_VERDICT_ALLOW,
 	CORS_VERDICT_DENY,
 };
 
 /* Which rule decided: named in the access log, --explain and 403 bodies. */
 enum cors_reason {
-	CORS_REASON_NO_POLICY,    /* no policy matched Host + path */
-	CORS_REASON_NO_ORIGIN,    /* no Origin: plain request */
-	CORS_REASON_ORIGIN,       /* the origin matched (allow) or did not (deny) */
+	CORS_REASON_NO_POLICY,      /* no policy matched Host + path */
+	CORS_REASON_NO_ORIGIN,      /* no Origin: plain request */
+	CORS_REASON_ORIGIN,         /* the origin matched (allow) or did not (deny) */
 	CORS_REASON_ORIGIN_INVALID, /* not one valid serialized origin */
-	CORS_REASON_SAME_ORIGIN,  /* enforce exemption: Origin is the request's own */
-	CORS_REASON_METHOD,       /* requested method not allowed */
-	CORS_REASON_HEADER,       /* a requested header not allowed (detail names it) */
+	CORS_REASON_SAME_ORIGIN,    /* enforce exemption: Origin is the request's own */
+	CORS_REASON_METHOD,         /* requested method not allowed */
+	CORS_REASON_HEADER,         /* a requested header not allowed (detail names it) */
 	CORS_REASON_HEADER_INVALID, /* a requested header name is not a token */
 	CORS_REASON_TOO_MANY_HEADERS,
 };
@@ -78,9 +78,9 @@ struct cors_decision {
 	enum cors_kind kind;
 	enum cors_verdict verdict;
 	enum cors_reason reason;
-	bool report_only;    /* denied, but answered as if allowed */
+	bool report_only;        /* denied, but answered as if allowed */
 	const char *origin_rule; /* text of the origin entry that matched, or NULL */
-	struct str detail;   /* the header or method that failed, if any */
+	struct str detail;       /* the header or method that failed, if any */
 
 	/* What to answer. local_status != 0: answer locally with this status
 	 * and body (preflight under `answer`, or enforce's 403); 0: proxy. */

@@ -16,14 +16,14 @@
 
 struct exchange {
 	struct worker *w;
-	struct evhttp_request *req;     /* NULL once evhttp took it back */
+	struct evhttp_request *req; /* NULL once evhttp took it back */
 	struct evhttp_connection *evcon;
-	struct policy *policy;          /* the reference this request runs under */
+	struct policy *policy; /* the reference this request runs under */
 	struct upstream_call *call;
 	uint64_t start_ns;
-	int status;                     /* what the client got */
-	char upstream[32];              /* upstream status or error, for the log */
-	uint64_t bytes;                 /* body bytes sent to the client */
+	int status;        /* what the client got */
+	char upstream[32]; /* upstream status or error, for the log */
+	uint64_t bytes;    /* body bytes sent to the client */
 	bool head_sent, paused;
 	char client[64];
 	/* The decision borrows the facts, which borrow req's headers. */

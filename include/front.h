@@ -16,7 +16,7 @@ void front_handle(struct evhttp_request *req, void *arg);
 /* Adds the decision's CORS headers and a Vary merged from `upstream_vary`
  * (STR_NULL when none) and the decision's tokens. Returns 0, -1 on OOM. */
 int front_add_cors_headers(struct evkeyvalq *out, const struct cors_decision *d,
-			   struct str upstream_vary);
+                           struct str upstream_vary);
 
 uint64_t front_now_ns(void);
 

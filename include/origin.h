@@ -18,12 +18,12 @@
 /* A normalised origin: scheme and host lowercased, default port (http 80,
  * https 443, ws 80, wss 443) dropped. */
 struct origin_norm {
-	bool is_null;        /* the opaque origin "null" */
+	bool is_null;             /* the opaque origin "null" */
 	char buf[ORIGIN_MAX + 1]; /* "scheme://host[:port]", NUL-terminated */
 	size_t len;
-	size_t scheme_len;   /* buf[0..scheme_len) is the scheme */
+	size_t scheme_len;         /* buf[0..scheme_len) is the scheme */
 	size_t host_off, host_len; /* buf[host_off..+host_len) is the host */
-	int port;            /* explicit non-default port, or -1 */
+	int port;                  /* explicit non-default port, or -1 */
 };
 
 /* Returns 0 and fills *out when raw is exactly one valid serialized origin;
@@ -42,13 +42,13 @@ enum origin_rule_kind {
 /* Owned by the policy rule that holds it; freed with origin_rule_free. */
 struct origin_rule {
 	enum origin_rule_kind kind;
-	char *text;   /* as written in the policy file */
+	char *text;    /* as written in the policy file */
 	int line, col; /* where it was written (1-based), for lints and logs */
-	char *exact;  /* EXACT: the normalised origin */
-	char *scheme; /* WILDCARD: lowercased scheme */
-	char *suffix; /* WILDCARD: lowercased ".example.com" (with the dot) */
-	int port;     /* WILDCARD: -1 default port only, 0 any port (":*"), else that port */
-	regex_t re;   /* REGEX: compiled, anchored; valid only when has_re */
+	char *exact;   /* EXACT: the normalised origin */
+	char *scheme;  /* WILDCARD: lowercased scheme */
+	char *suffix;  /* WILDCARD: lowercased ".example.com" (with the dot) */
+	int port;      /* WILDCARD: -1 default port only, 0 any port (":*"), else that port */
+	regex_t re;    /* REGEX: compiled, anchored; valid only when has_re */
 	bool has_re;
 };
 

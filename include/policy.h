@@ -38,27 +38,27 @@ enum policy_log_format { POLICY_LOG_TEXT, POLICY_LOG_JSON };
 
 struct policy_rule {
 	char *name;
-	int line, col;          /* of the policy's mapping, for lints */
-	char *path;             /* "/" by default; starts with '/' */
+	int line, col; /* of the policy's mapping, for lints */
+	char *path;    /* "/" by default; starts with '/' */
 	size_t path_len;
-	char *host;             /* lowercased, no port; NULL = any Host */
+	char *host;                       /* lowercased, no port; NULL = any Host */
 	struct policy_upstream *upstream; /* override, or NULL for the default */
 
 	struct origin_rule *origins;
 	size_t norigins;
-	bool any_origin;        /* "*" is among the origins */
+	bool any_origin; /* "*" is among the origins */
 
-	char **methods;         /* case kept: methods compare case-sensitively */
+	char **methods; /* case kept: methods compare case-sensitively */
 	size_t nmethods;
-	char **headers;         /* allowed request headers */
+	char **headers; /* allowed request headers */
 	size_t nheaders;
-	bool any_header;        /* headers: ["*"] */
-	char **expose;          /* expose_headers */
+	bool any_header; /* headers: ["*"] */
+	char **expose;   /* expose_headers */
 	size_t nexpose;
-	bool any_expose;        /* expose_headers: ["*"] */
+	bool any_expose; /* expose_headers: ["*"] */
 
 	bool credentials;
-	long max_age;           /* seconds, -1 = absent */
+	long max_age; /* seconds, -1 = absent */
 	bool private_network;
 	enum policy_preflight preflight;
 	enum policy_deny deny;

@@ -63,6 +63,6 @@ void resp_chunked_init(struct resp_chunked *c);
  * Call again with the rest until consumed == 0 or c->done. Returns 0, or -1
  * on malformed framing (bad hex, size overflow, missing CRLF, over-long line). */
 int resp_chunked_step(struct resp_chunked *c, const char *in, size_t n, size_t *consumed,
-		      const char **data, size_t *data_len);
+                      const char **data, size_t *data_len);
 
 #endif

@@ -36,7 +36,7 @@ const char *upstream_error_name(enum upstream_error e); /* "connect", "timeout",
 struct upstream_request {
 	const char *host; /* IP literal or name, without brackets */
 	uint16_t port;
-	const char *key;  /* pool key, e.g. "127.0.0.1:9000" */
+	const char *key; /* pool key, e.g. "127.0.0.1:9000" */
 	/* The serialised request: head and body with corsd's own framing. The
 	 * call takes the bytes (drains this buffer) and keeps them for a retry. */
 	struct evbuffer *data;
@@ -61,8 +61,8 @@ struct upstream_handlers {
 /* Starts the call; NULL on OOM (nothing was called). Callbacks never run
  * from inside upstream_call_start itself. */
 struct upstream_call *upstream_call_start(struct upstream_pool *pool,
-					  const struct upstream_request *req,
-					  const struct upstream_handlers *h, void *arg);
+                                          const struct upstream_request *req,
+                                          const struct upstream_handlers *h, void *arg);
 /* Backpressure: stop / restart reading the upstream (the client's output
  * is above / back under its high-water mark). */
 void upstream_call_pause(struct upstream_call *c);

@@ -155,7 +155,7 @@ static bool header_allowed(const struct policy_rule *r, struct str name)
 /* Which origin entry accepts this request, or NULL. An Origin that is not
  * one valid serialized origin is accepted only by "*". */
 static const char *match_origin(const struct policy_rule *r, const struct cors_facts *f,
-				bool *valid)
+                                bool *valid)
 {
 	struct origin_norm norm;
 
@@ -187,7 +187,7 @@ static bool same_origin(const struct cors_facts *f)
  * otherwise the request's own bytes, which are then known to be a valid
  * origin (never a value with CR, LF or NUL). */
 static void add_allow_origin(struct cors_decision *d, const struct policy_rule *r,
-			     const struct cors_facts *f)
+                             const struct cors_facts *f)
 {
 	if (r->any_origin && !r->credentials)
 		add_header(d, "Access-Control-Allow-Origin", STR_LIT("*"));
@@ -226,17 +226,17 @@ static void deny_body(struct cors_decision *d, const char *what)
 	switch (d->reason) {
 	case CORS_REASON_METHOD:
 		snprintf(d->body_buf, sizeof(d->body_buf),
-			 "CORS %s denied by policy %s: method %.*s not allowed\n", kind, r->name,
-			 (int)(d->detail.n > 64 ? 64 : d->detail.n), d->detail.p);
+		         "CORS %s denied by policy %s: method %.*s not allowed\n", kind, r->name,
+		         (int)(d->detail.n > 64 ? 64 : d->detail.n), d->detail.p);
 		break;
 	case CORS_REASON_HEADER:
 		snprintf(d->body_buf, sizeof(d->body_buf),
-			 "CORS %s denied by policy %s: header %.*s not allowed\n", kind, r->name,
-			 (int)(d->detail.n > 64 ? 64 : d->detail.n), d->detail.p);
+		         "CORS %s denied by policy %s: header %.*s not allowed\n", kind, r->name,
+		         (int)(d->detail.n > 64 ? 64 : d->detail.n), d->detail.p);
 		break;
 	default:
 		snprintf(d->body_buf, sizeof(d->body_buf), "CORS %s denied by policy %s: %s\n",
-			 kind, r->name, what);
+		         kind, r->name, what);
 		break;
 	}
 	d->body = d->body_buf;
@@ -245,7 +245,7 @@ static void deny_body(struct cors_decision *d, const char *what)
 /* Rule 1. Sets verdict, reason and detail; the caller has checked the
  * origin already. */
 static void judge_preflight(struct cors_decision *d, const struct policy_rule *r,
-			    const struct cors_facts *f, struct hdr_names *names)
+                            const struct cors_facts *f, struct hdr_names *names)
 {
 	names->n = 0;
 	if (!method_allowed(r, f->acr_method)) {
@@ -285,7 +285,7 @@ static void judge_preflight(struct cors_decision *d, const struct policy_rule *r
 }
 
 static void decide_preflight(struct cors_decision *d, const struct policy_rule *r,
-			     const struct cors_facts *f, bool origin_valid)
+                             const struct cors_facts *f, bool origin_valid)
 {
 	struct hdr_names names;
 	bool answer_as_allowed;
@@ -303,8 +303,9 @@ static void decide_preflight(struct cors_decision *d, const struct policy_rule *
 		d->report_only = true;
 
 	/* A report-only denial of an invalid origin still cannot echo it. */
-	answer_as_allowed = d->verdict == CORS_VERDICT_ALLOW ||
-			    (d->report_only && (origin_valid || (r->any_origin && !r->credentials)));
+	answer_as_allowed =
+	    d->verdict == CORS_VERDICT_ALLOW ||
+	    (d->report_only && (origin_valid || (r->any_origin && !r->credentials)));
 	if (answer_as_allowed) {
 		add_allow_origin(d, r, f);
 		add_header(d, "Access-Control-Allow-Methods", str_c(r->allow_methods_value));
@@ -323,12 +324,12 @@ static void decide_preflight(struct cors_decision *d, const struct policy_rule *
 	}
 	d->local_status = 403;
 	deny_body(d, d->reason == CORS_REASON_TOO_MANY_HEADERS ? "too many headers"
-		     : d->reason == CORS_REASON_HEADER_INVALID ? "invalid header name"
-							       : "origin not allowed");
+	             : d->reason == CORS_REASON_HEADER_INVALID ? "invalid header name"
+	                                                       : "origin not allowed");
 }
 
 static void decide_actual(struct cors_decision *d, const struct policy_rule *r,
-			  const struct cors_facts *f, bool origin_valid)
+                          const struct cors_facts *f, bool origin_valid)
 {
 	if (r->vary_origin)
 		add_vary(d, "Origin");
@@ -391,15 +392,15 @@ void cors_decide(const struct policy *p, const struct cors_facts *f, struct cors
 			add_header(d, "Access-Control-Allow-Origin", STR_LIT("*"));
 			if (r->expose_value)
 				add_header(d, "Access-Control-Expose-Headers",
-					   str_c(r->expose_value));
+				           str_c(r->expose_value));
 		}
 		return;
 	}
 
 	d->origin_rule = match_origin(r, f, &origin_valid);
 	d->verdict = d->origin_rule ? CORS_VERDICT_ALLOW : CORS_VERDICT_DENY;
-	d->reason = d->origin_rule || origin_valid ? CORS_REASON_ORIGIN
-						   : CORS_REASON_ORIGIN_INVALID;
+	d->reason =
+	    d->origin_rule || origin_valid ? CORS_REASON_ORIGIN : CORS_REASON_ORIGIN_INVALID;
 	if (d->kind == CORS_KIND_PREFLIGHT)
 		decide_preflight(d, r, f, origin_valid);
 	else

@@ -132,7 +132,7 @@ static void watch_client(struct exchange *ex)
 	bufferevent_getcb(bev, &rcb, &wcb, &ecb, &cbarg);
 	bufferevent_setcb(bev, NULL, wcb, ecb, cbarg);
 	bufferevent_setwatermark(bev, EV_READ, 0,
-				 ex->policy->max_header_bytes + EXCHANGE_CLIENT_READ_SLACK);
+	                         ex->policy->max_header_bytes + EXCHANGE_CLIENT_READ_SLACK);
 	bufferevent_set_timeouts(bev, NULL, &tv);
 	bufferevent_enable(bev, EV_READ);
 }
@@ -217,8 +217,8 @@ static void on_client_close(struct evhttp_connection *evcon, void *arg)
 	ex->evcon = NULL;
 	if (!ex->head_sent)
 		ex->status = 499; /* nginx's "client closed request" */
-	snprintf(ex->upstream + strlen(ex->upstream),
-		 sizeof(ex->upstream) - strlen(ex->upstream), "%s", "/client-closed");
+	snprintf(ex->upstream + strlen(ex->upstream), sizeof(ex->upstream) - strlen(ex->upstream),
+	         "%s", "/client-closed");
 	exchange_end(ex);
 }
 
@@ -309,7 +309,7 @@ static void on_head(void *arg, const struct resp_head *h)
 		reason[n] = '\0';
 	} else {
 		snprintf(reason, sizeof(reason), "%s",
-			 status_phrase(h->status) ? status_phrase(h->status) : "Status");
+		         status_phrase(h->status) ? status_phrase(h->status) : "Status");
 	}
 	ex->status = h->status;
 	ex->head_sent = true;
@@ -364,7 +364,7 @@ static void on_error(void *arg, enum upstream_error err, bool head_sent)
 	snprintf(ex->upstream, sizeof(ex->upstream), "%s", upstream_error_name(err));
 	if (!head_sent) {
 		snprintf(body, sizeof(body), "corsd: upstream %s\n",
-			 timeout ? "timed out" : "failed");
+		         timeout ? "timed out" : "failed");
 		exchange_reply(ex, timeout ? 504 : 502, body, false);
 		return;
 	}
@@ -377,10 +377,10 @@ static void on_error(void *arg, enum upstream_error err, bool head_sent)
 }
 
 static const struct upstream_handlers exchange_handlers = {
-	.on_head = on_head,
-	.on_body = on_body,
-	.on_end = on_end,
-	.on_error = on_error,
+    .on_head = on_head,
+    .on_body = on_body,
+    .on_end = on_end,
+    .on_error = on_error,
 };
 
 /* ---- the request toward the upstream ---- */
@@ -396,7 +396,7 @@ static bool in_connection_list(struct evkeyvalq *in, struct str name)
 /* Host is passed unchanged; hop-by-hop headers, those named by Connection,
  * the client's framing and Expect (the body is already here) are not. */
 static int serialize_request(struct exchange *ex, const struct policy_upstream *up,
-			     struct evbuffer *out)
+                             struct evbuffer *out)
 {
 	struct evhttp_request *req = ex->req;
 	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
@@ -408,7 +408,7 @@ static int serialize_request(struct exchange *ex, const struct policy_upstream *
 	int rc = 0;
 
 	rc |= evbuffer_add_printf(out, "%.*s %s%s HTTP/1.1\r\n", (int)m.n, m.p, up->base_path,
-				  evhttp_request_get_uri(req));
+	                          evhttp_request_get_uri(req));
 	for (struct evkeyval *h = in->tqh_first; h != NULL; h = h->next.tqe_next) {
 		struct str name = str_c(h->key);
 		if (str_eq_ci(name, STR_LIT("Content-Length")) ||

@@ -52,7 +52,7 @@ static struct str method_name(enum evhttp_cmd_type cmd)
 }
 
 int front_add_cors_headers(struct evkeyvalq *out, const struct cors_decision *d,
-			   struct str upstream_vary)
+                           struct str upstream_vary)
 {
 	char value[HDR_ACRH_MAX_BYTES + 2 * HDR_ACRH_MAX_NAMES + 1];
 	char *vary;

@@ -40,7 +40,8 @@ static int parse_request_line(struct str line, struct head_req *out, char *err, 
 		return -1;
 	}
 	if (out->target.n == 0 || out->target.p[0] != '/' || str_has_ctl(out->target) ||
-	    memchr(out->target.p, ' ', out->target.n) || memchr(out->target.p, '\t', out->target.n)) {
+	    memchr(out->target.p, ' ', out->target.n) ||
+	    memchr(out->target.p, '\t', out->target.n)) {
 		snprintf(err, errsz, "the request target must be a path (origin-form)");
 		return -1;
 	}
@@ -52,8 +53,8 @@ static int parse_request_line(struct str line, struct head_req *out, char *err, 
 	out->minor = version.p[7] - '0';
 	{
 		const char *q = memchr(out->target.p, '?', out->target.n);
-		out->path = (struct str){out->target.p,
-					 q ? (size_t)(q - out->target.p) : out->target.n};
+		out->path =
+		    (struct str){out->target.p, q ? (size_t)(q - out->target.p) : out->target.n};
 	}
 	return 0;
 bad:
@@ -95,12 +96,12 @@ int head_parse(const char *buf, size_t n, struct head_req *out, char *err, size_
 		f->value = str_trim_ows((struct str){colon + 1, line.n - f->name.n - 1});
 		if (!str_is_token(f->name)) {
 			snprintf(err, errsz, "header name \"%.*s\" is not a token",
-				 (int)(f->name.n > 64 ? 64 : f->name.n), f->name.p);
+			         (int)(f->name.n > 64 ? 64 : f->name.n), f->name.p);
 			return -1;
 		}
 		if (str_has_ctl(f->value)) {
 			snprintf(err, errsz, "header %.*s has CR, LF or NUL in its value",
-				 (int)(f->name.n > 64 ? 64 : f->name.n), f->name.p);
+			         (int)(f->name.n > 64 ? 64 : f->name.n), f->name.p);
 			return -1;
 		}
 		out->nfields++;

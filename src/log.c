@@ -105,8 +105,8 @@ static void begin(struct line *l, enum policy_log_level level, struct str msg)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	snprintf(stamp, sizeof(stamp), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
-		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-		 (long)(ts.tv_nsec / 1000000) % 1000);
+	         tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+	         (long)(ts.tv_nsec / 1000000) % 1000);
 	l->len = 0;
 	l->json = atomic_load(&log_format) == POLICY_LOG_JSON;
 	if (l->json) {

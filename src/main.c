@@ -23,13 +23,13 @@
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: corsd [-c FILE] [-t [--strict]] [--explain FILE|-] [-V] [-h]\n"
-		     "  -c, --config FILE   policy file (default " DEFAULT_CONFIG ")\n"
-		     "  -t, --test          validate the policy file and exit\n"
-		     "      --strict        with -t: warnings fail too\n"
-		     "      --explain FILE  read one raw HTTP request head (- for stdin) and\n"
-		     "                      print the decision corsd would make\n"
-		     "  -V, --version       print the version and exit\n"
-		     "  -h, --help          print this help and exit\n");
+	             "  -c, --config FILE   policy file (default " DEFAULT_CONFIG ")\n"
+	             "  -t, --test          validate the policy file and exit\n"
+	             "      --strict        with -t: warnings fail too\n"
+	             "      --explain FILE  read one raw HTTP request head (- for stdin) and\n"
+	             "                      print the decision corsd would make\n"
+	             "  -V, --version       print the version and exit\n"
+	             "  -h, --help          print this help and exit\n");
 }
 
 static struct policy *load(const char *file, bool quiet_ok, bool strict, int *warnings)
@@ -50,8 +50,7 @@ static struct policy *load(const char *file, bool quiet_ok, bool strict, int *wa
 		if (p)
 			fprintf(stderr, "%s: ok\n", file);
 		else
-			fprintf(stderr, "%s: %zu error%s\n", file, n ? n : 1,
-				n == 1 ? "" : "s");
+			fprintf(stderr, "%s: %zu error%s\n", file, n ? n : 1, n == 1 ? "" : "s");
 	}
 	diag_free(&d);
 	return p;
@@ -192,20 +191,21 @@ static void on_reload_signal(evutil_socket_t sig, short what, void *arg)
 	p = config_load_file(dm->file, &d);
 	for (size_t i = 0; i < d.n; i++)
 		log_msg(d.v[i].warning ? POLICY_LOG_WARN : POLICY_LOG_ERROR, "%s:%d:%d: %s%s",
-			dm->file, d.v[i].line, d.v[i].col, d.v[i].warning ? "warning: " : "",
-			d.v[i].msg);
+		        dm->file, d.v[i].line, d.v[i].col, d.v[i].warning ? "warning: " : "",
+		        d.v[i].msg);
 	diag_free(&d);
 	if (p == NULL) {
 		log_msg(POLICY_LOG_ERROR, "reload of %s failed; the running policy stays",
-			dm->file);
+		        dm->file);
 		return;
 	}
 	policy_unref(dm->worker.policy);
 	dm->worker.policy = p;
 	log_setup(p->log_level, p->log_format);
-	log_msg(POLICY_LOG_INFO, "reloaded %s (listen, workers and admin keep their values "
-				 "until a restart)",
-		dm->file);
+	log_msg(POLICY_LOG_INFO,
+	        "reloaded %s (listen, workers and admin keep their values "
+	        "until a restart)",
+	        dm->file);
 }
 
 static int cmd_run(const char *file)
@@ -233,6 +233,11 @@ static int cmd_run(const char *file)
 		log_msg(POLICY_LOG_ERROR, "cannot install signal handlers");
 		goto out;
 	}
+	if (p->has_admin)
+		log_msg(POLICY_LOG_WARN,
+		        "admin.listen %s: the admin listener is not served by this "
+		        "version yet",
+		        p->admin.text);
 	log_msg(POLICY_LOG_INFO, "corsd %s running with %s", CORSD_VERSION, file);
 	worker_run(&dm.worker);
 	rc = 0;
@@ -252,9 +257,12 @@ int main(int argc, char **argv)
 {
 	enum { OPT_STRICT = 256, OPT_EXPLAIN };
 	static const struct option opts[] = {
-	    {"config", required_argument, NULL, 'c'}, {"test", no_argument, NULL, 't'},
-	    {"strict", no_argument, NULL, OPT_STRICT}, {"explain", required_argument, NULL, OPT_EXPLAIN},
-	    {"version", no_argument, NULL, 'V'},      {"help", no_argument, NULL, 'h'},
+	    {"config", required_argument, NULL, 'c'},
+	    {"test", no_argument, NULL, 't'},
+	    {"strict", no_argument, NULL, OPT_STRICT},
+	    {"explain", required_argument, NULL, OPT_EXPLAIN},
+	    {"version", no_argument, NULL, 'V'},
+	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *file = DEFAULT_CONFIG, *explain = NULL;

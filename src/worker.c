@@ -58,9 +58,9 @@ int worker_init(struct worker *w, int index, struct policy *p, char *err, size_t
 	if (w->http == NULL || w->pool == NULL)
 		goto oom;
 	evhttp_set_allowed_methods(w->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
-						EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
-						EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE |
-						EVHTTP_REQ_PATCH);
+	                                        EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+	                                        EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE |
+	                                        EVHTTP_REQ_PATCH);
 	evhttp_set_default_content_type(w->http, NULL);
 	evhttp_set_max_headers_size(w->http, (ev_ssize_t)p->max_header_bytes);
 	evhttp_set_max_body_size(w->http, (ev_ssize_t)p->max_body_bytes);

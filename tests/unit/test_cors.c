@@ -59,7 +59,7 @@ struct row {
 	enum cors_kind kind;
 	enum cors_verdict verdict;
 	enum cors_reason reason;
-	int status; /* 0 = proxied */
+	int status;          /* 0 = proxied */
 	const char *headers; /* "Name: value\n" each, in order */
 	const char *vary;    /* tokens joined by ", " */
 	bool report_only;
@@ -71,78 +71,75 @@ struct row {
 #define PF_VARY_PN PF_VARY ", Access-Control-Request-Private-Network"
 
 static const struct row rows[] = {
-    {"preflight allowed, exact origin", "OPTIONS", "/api/x", "h", "https://app.example.com",
-     "PUT", "content-type, x-request-id", false, "app", CORS_KIND_PREFLIGHT,
-     CORS_VERDICT_ALLOW, CORS_REASON_ORIGIN, 204,
+    {"preflight allowed, exact origin", "OPTIONS", "/api/x", "h", "https://app.example.com", "PUT",
+     "content-type, x-request-id", false, "app", CORS_KIND_PREFLIGHT, CORS_VERDICT_ALLOW,
+     CORS_REASON_ORIGIN, 204,
      ACAO "https://app.example.com\n" ACAC "Access-Control-Allow-Methods: GET, PUT, DELETE\n"
-	  "Access-Control-Allow-Headers: content-type, x-request-id\n"
-	  "Access-Control-Max-Age: 600\n",
+          "Access-Control-Allow-Headers: content-type, x-request-id\n"
+          "Access-Control-Max-Age: 600\n",
      PF_VARY_PN, false},
     {"preflight echoes the origin bytes, matched normalised", "OPTIONS", "/api", "h",
      "HTTPS://App.Example.com:443", "GET", NULL, false, "app", CORS_KIND_PREFLIGHT,
      CORS_VERDICT_ALLOW, CORS_REASON_ORIGIN, 204,
      ACAO "HTTPS://App.Example.com:443\n" ACAC "Access-Control-Allow-Methods: GET, PUT, DELETE\n"
-	  "Access-Control-Max-Age: 600\n",
+          "Access-Control-Max-Age: 600\n",
      PF_VARY_PN, false},
-    {"private network asked and allowed", "OPTIONS", "/api", "h", "https://app.example.com",
-     "GET", NULL, true, "app", CORS_KIND_PREFLIGHT, CORS_VERDICT_ALLOW, CORS_REASON_ORIGIN,
-     204,
+    {"private network asked and allowed", "OPTIONS", "/api", "h", "https://app.example.com", "GET",
+     NULL, true, "app", CORS_KIND_PREFLIGHT, CORS_VERDICT_ALLOW, CORS_REASON_ORIGIN, 204,
      ACAO "https://app.example.com\n" ACAC "Access-Control-Allow-Methods: GET, PUT, DELETE\n"
-	  "Access-Control-Max-Age: 600\n"
-	  "Access-Control-Allow-Private-Network: true\n",
+          "Access-Control-Max-Age: 600\n"
+          "Access-Control-Allow-Private-Network: true\n",
      PF_VARY_PN, false},
-    {"wildcard with any port", "OPTIONS", "/api", "h", "https://a.b.example.org:8443", "GET",
-     NULL, false, "app", CORS_KIND_PREFLIGHT, CORS_VERDICT_ALLOW, CORS_REASON_ORIGIN, 204,
+    {"wildcard with any port", "OPTIONS", "/api", "h", "https://a.b.example.org:8443", "GET", NULL,
+     false, "app", CORS_KIND_PREFLIGHT, CORS_VERDICT_ALLOW, CORS_REASON_ORIGIN, 204,
      ACAO "https://a.b.example.org:8443\n" ACAC "Access-Control-Allow-Methods: GET, PUT, DELETE\n"
-	  "Access-Control-Max-Age: 600\n",
+          "Access-Control-Max-Age: 600\n",
      PF_VARY_PN, false},
     {"regex entry", "OPTIONS", "/api", "h", "https://b.example.net", "GET", NULL, false, "app",
      CORS_KIND_PREFLIGHT, CORS_VERDICT_ALLOW, CORS_REASON_ORIGIN, 204,
      ACAO "https://b.example.net\n" ACAC "Access-Control-Allow-Methods: GET, PUT, DELETE\n"
-	  "Access-Control-Max-Age: 600\n",
+          "Access-Control-Max-Age: 600\n",
      PF_VARY_PN, false},
     {"null listed by name", "OPTIONS", "/api", "h", "null", "GET", NULL, false, "app",
      CORS_KIND_PREFLIGHT, CORS_VERDICT_ALLOW, CORS_REASON_ORIGIN, 204,
      ACAO "null\n" ACAC "Access-Control-Allow-Methods: GET, PUT, DELETE\n"
-	  "Access-Control-Max-Age: 600\n",
+          "Access-Control-Max-Age: 600\n",
      PF_VARY_PN, false},
-    {"origin with evil suffix denied", "OPTIONS", "/api", "h",
-     "https://app.example.com.evil.net", "GET", NULL, false, "app", CORS_KIND_PREFLIGHT,
-     CORS_VERDICT_DENY, CORS_REASON_ORIGIN, 403, "", PF_VARY_PN, false},
-    {"http downgrade denied", "OPTIONS", "/api", "h", "http://app.example.com", "GET", NULL,
-     false, "app", CORS_KIND_PREFLIGHT, CORS_VERDICT_DENY, CORS_REASON_ORIGIN, 403, "",
+    {"origin with evil suffix denied", "OPTIONS", "/api", "h", "https://app.example.com.evil.net",
+     "GET", NULL, false, "app", CORS_KIND_PREFLIGHT, CORS_VERDICT_DENY, CORS_REASON_ORIGIN, 403, "",
      PF_VARY_PN, false},
+    {"http downgrade denied", "OPTIONS", "/api", "h", "http://app.example.com", "GET", NULL, false,
+     "app", CORS_KIND_PREFLIGHT, CORS_VERDICT_DENY, CORS_REASON_ORIGIN, 403, "", PF_VARY_PN, false},
     {"origin with a path is invalid", "OPTIONS", "/api", "h", "https://app.example.com/", "GET",
      NULL, false, "app", CORS_KIND_PREFLIGHT, CORS_VERDICT_DENY, CORS_REASON_ORIGIN_INVALID, 403,
      "", PF_VARY_PN, false},
-    {"method compares case-sensitively", "OPTIONS", "/api", "h", "https://app.example.com",
-     "put", NULL, false, "app", CORS_KIND_PREFLIGHT, CORS_VERDICT_DENY, CORS_REASON_METHOD, 403,
-     "", PF_VARY_PN, false},
+    {"method compares case-sensitively", "OPTIONS", "/api", "h", "https://app.example.com", "put",
+     NULL, false, "app", CORS_KIND_PREFLIGHT, CORS_VERDICT_DENY, CORS_REASON_METHOD, 403, "",
+     PF_VARY_PN, false},
     {"safelisted method needs no listing", "OPTIONS", "/omit", "h", "https://app.example.com",
-     "POST", NULL, false, "omit", CORS_KIND_PREFLIGHT, CORS_VERDICT_ALLOW, CORS_REASON_ORIGIN,
-     204, ACAO "https://app.example.com\nAccess-Control-Allow-Methods: GET, HEAD, POST\n",
-     PF_VARY, false},
+     "POST", NULL, false, "omit", CORS_KIND_PREFLIGHT, CORS_VERDICT_ALLOW, CORS_REASON_ORIGIN, 204,
+     ACAO "https://app.example.com\nAccess-Control-Allow-Methods: GET, HEAD, POST\n", PF_VARY,
+     false},
     {"header not listed", "OPTIONS", "/api", "h", "https://app.example.com", "GET",
      "Content-Type, X-Evil", false, "app", CORS_KIND_PREFLIGHT, CORS_VERDICT_DENY,
      CORS_REASON_HEADER, 403, "", PF_VARY_PN, false},
-    {"invalid header name", "OPTIONS", "/api", "h", "https://app.example.com", "GET",
-     "x y", false, "app", CORS_KIND_PREFLIGHT, CORS_VERDICT_DENY, CORS_REASON_HEADER_INVALID,
-     403, "", PF_VARY_PN, false},
-    {"star headers still name Authorization", "OPTIONS", "/public", "h", "https://x.test",
-     "GET", "authorization,x-anything", false, "public", CORS_KIND_PREFLIGHT,
-     CORS_VERDICT_ALLOW, CORS_REASON_ORIGIN, 204,
+    {"invalid header name", "OPTIONS", "/api", "h", "https://app.example.com", "GET", "x y", false,
+     "app", CORS_KIND_PREFLIGHT, CORS_VERDICT_DENY, CORS_REASON_HEADER_INVALID, 403, "", PF_VARY_PN,
+     false},
+    {"star headers still name Authorization", "OPTIONS", "/public", "h", "https://x.test", "GET",
+     "authorization,x-anything", false, "public", CORS_KIND_PREFLIGHT, CORS_VERDICT_ALLOW,
+     CORS_REASON_ORIGIN, 204,
      ACAO "*\nAccess-Control-Allow-Methods: GET, HEAD, POST\n"
-	  "Access-Control-Allow-Headers: authorization, x-anything\n",
+          "Access-Control-Allow-Headers: authorization, x-anything\n",
      PF_VARY, false},
     {"star allows an invalid origin without reflecting it", "OPTIONS", "/public", "h",
      "https://u@x.test", "GET", NULL, false, "public", CORS_KIND_PREFLIGHT, CORS_VERDICT_ALLOW,
-     CORS_REASON_ORIGIN, 204, ACAO "*\nAccess-Control-Allow-Methods: GET, HEAD, POST\n",
-     PF_VARY, false},
-    {"deny omit answers 204 bare", "OPTIONS", "/omit", "h", "https://evil.test", "GET", NULL,
-     false, "omit", CORS_KIND_PREFLIGHT, CORS_VERDICT_DENY, CORS_REASON_ORIGIN, 204, "", PF_VARY,
+     CORS_REASON_ORIGIN, 204, ACAO "*\nAccess-Control-Allow-Methods: GET, HEAD, POST\n", PF_VARY,
      false},
-    {"report_only answers as allowed", "OPTIONS", "/report", "h", "https://evil.test", "GET",
-     NULL, false, "report", CORS_KIND_PREFLIGHT, CORS_VERDICT_DENY, CORS_REASON_ORIGIN, 204,
+    {"deny omit answers 204 bare", "OPTIONS", "/omit", "h", "https://evil.test", "GET", NULL, false,
+     "omit", CORS_KIND_PREFLIGHT, CORS_VERDICT_DENY, CORS_REASON_ORIGIN, 204, "", PF_VARY, false},
+    {"report_only answers as allowed", "OPTIONS", "/report", "h", "https://evil.test", "GET", NULL,
+     false, "report", CORS_KIND_PREFLIGHT, CORS_VERDICT_DENY, CORS_REASON_ORIGIN, 204,
      ACAO "https://evil.test\nAccess-Control-Allow-Methods: GET, HEAD, POST\n", PF_VARY, true},
     {"preflight forward is proxied with corsd's headers", "OPTIONS", "/forward", "h",
      "https://app.example.com", "GET", NULL, false, "forward", CORS_KIND_PREFLIGHT,
@@ -153,15 +150,14 @@ static const struct row rows[] = {
      "app", CORS_KIND_ACTUAL, CORS_VERDICT_ALLOW, CORS_REASON_ORIGIN, 0,
      ACAO "https://app.example.com\n" ACAC "Access-Control-Expose-Headers: X-Request-ID\n",
      "Origin", false},
-    {"OPTIONS without ACRM is an actual request", "OPTIONS", "/api", "h",
-     "https://app.example.com", NULL, NULL, false, "app", CORS_KIND_ACTUAL, CORS_VERDICT_ALLOW,
-     CORS_REASON_ORIGIN, 0,
+    {"OPTIONS without ACRM is an actual request", "OPTIONS", "/api", "h", "https://app.example.com",
+     NULL, NULL, false, "app", CORS_KIND_ACTUAL, CORS_VERDICT_ALLOW, CORS_REASON_ORIGIN, 0,
      ACAO "https://app.example.com\n" ACAC "Access-Control-Expose-Headers: X-Request-ID\n",
      "Origin", false},
     {"actual denied is proxied bare", "GET", "/api", "h", "https://evil.test", NULL, NULL, false,
      "app", CORS_KIND_ACTUAL, CORS_VERDICT_DENY, CORS_REASON_ORIGIN, 0, "", "Origin", false},
-    {"no origin still varies", "GET", "/api", "h", NULL, NULL, NULL, false, "app",
-     CORS_KIND_PLAIN, CORS_VERDICT_NONE, CORS_REASON_NO_ORIGIN, 0, "", "Origin", false},
+    {"no origin still varies", "GET", "/api", "h", NULL, NULL, NULL, false, "app", CORS_KIND_PLAIN,
+     CORS_VERDICT_NONE, CORS_REASON_NO_ORIGIN, 0, "", "Origin", false},
     {"star policy answers * with no Origin", "GET", "/public/x", "h", NULL, NULL, NULL, false,
      "public", CORS_KIND_PLAIN, CORS_VERDICT_NONE, CORS_REASON_NO_ORIGIN, 0,
      ACAO "*\nAccess-Control-Expose-Headers: X-Total\n", "", false},
@@ -169,20 +165,19 @@ static const struct row rows[] = {
      CORS_KIND_ACTUAL, CORS_VERDICT_ALLOW, CORS_REASON_ORIGIN, 0,
      ACAO "*\nAccess-Control-Expose-Headers: X-Total\n", "", false},
     {"enforce refuses a denied origin", "GET", "/enforce", "h", "https://evil.test", NULL, NULL,
-     false, "enforce", CORS_KIND_ACTUAL, CORS_VERDICT_DENY, CORS_REASON_ORIGIN, 403, "",
-     "Origin", false},
-    {"enforce exempts same-origin", "POST", "/enforce", "Api.Local:8080",
-     "http://api.local:8080", NULL, NULL, false, "enforce", CORS_KIND_ACTUAL, CORS_VERDICT_NONE,
-     CORS_REASON_SAME_ORIGIN, 0, "", "Origin", false},
-    {"report_only overrides enforce", "GET", "/report", "h", "https://evil.test", NULL, NULL,
-     false, "report", CORS_KIND_ACTUAL, CORS_VERDICT_DENY, CORS_REASON_ORIGIN, 0,
-     ACAO "https://evil.test\n", "Origin", true},
-    {"no policy matches", "GET", "/apix", "h", "https://app.example.com", NULL, NULL, false,
-     NULL, CORS_KIND_ACTUAL, CORS_VERDICT_NONE, CORS_REASON_NO_POLICY, 0, "", "", false},
-    {"host-specific policy wins", "GET", "/api", "API.example.com:8443",
-     "https://other.example.com", NULL, NULL, false, "vhost", CORS_KIND_ACTUAL,
-     CORS_VERDICT_ALLOW, CORS_REASON_ORIGIN, 0, ACAO "https://other.example.com\n", "Origin",
+     false, "enforce", CORS_KIND_ACTUAL, CORS_VERDICT_DENY, CORS_REASON_ORIGIN, 403, "", "Origin",
      false},
+    {"enforce exempts same-origin", "POST", "/enforce", "Api.Local:8080", "http://api.local:8080",
+     NULL, NULL, false, "enforce", CORS_KIND_ACTUAL, CORS_VERDICT_NONE, CORS_REASON_SAME_ORIGIN, 0,
+     "", "Origin", false},
+    {"report_only overrides enforce", "GET", "/report", "h", "https://evil.test", NULL, NULL, false,
+     "report", CORS_KIND_ACTUAL, CORS_VERDICT_DENY, CORS_REASON_ORIGIN, 0,
+     ACAO "https://evil.test\n", "Origin", true},
+    {"no policy matches", "GET", "/apix", "h", "https://app.example.com", NULL, NULL, false, NULL,
+     CORS_KIND_ACTUAL, CORS_VERDICT_NONE, CORS_REASON_NO_POLICY, 0, "", "", false},
+    {"host-specific policy wins", "GET", "/api", "API.example.com:8443",
+     "https://other.example.com", NULL, NULL, false, "vhost", CORS_KIND_ACTUAL, CORS_VERDICT_ALLOW,
+     CORS_REASON_ORIGIN, 0, ACAO "https://other.example.com\n", "Origin", false},
 };
 
 static struct policy *policy;
@@ -217,7 +212,7 @@ static void facts_from_row(struct cors_facts *f, const struct row *r)
 		cors_facts_add_header(f, STR_LIT("access-control-request-headers"), str_c(r->acrh));
 	if (r->acrpn)
 		cors_facts_add_header(f, STR_LIT("Access-Control-Request-Private-Network"),
-				      STR_LIT("true"));
+		                      STR_LIT("true"));
 }
 
 START_TEST(test_table)
@@ -231,20 +226,20 @@ START_TEST(test_table)
 	cors_decide(policy, &f, &d);
 	for (size_t i = 0; i < d.nheaders; i++)
 		snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s: %.*s\n",
-			 d.headers[i].name, (int)d.headers[i].value.n, d.headers[i].value.p);
+		         d.headers[i].name, (int)d.headers[i].value.n, d.headers[i].value.p);
 	for (size_t i = 0; i < d.nvary; i++)
 		snprintf(vary + strlen(vary), sizeof(vary) - strlen(vary), "%s%s", i ? ", " : "",
-			 d.vary[i]);
+		         d.vary[i]);
 	ck_assert_msg(r->policy ? d.rule && strcmp(d.rule->name, r->policy) == 0 : d.rule == NULL,
-		      "%s: policy %s", r->name, d.rule ? d.rule->name : "-");
+	              "%s: policy %s", r->name, d.rule ? d.rule->name : "-");
 	ck_assert_msg(d.kind == r->kind, "%s: kind %s", r->name, cors_kind_name(d.kind));
 	ck_assert_msg(d.verdict == r->verdict, "%s: verdict %s", r->name,
-		      cors_verdict_name(d.verdict));
+	              cors_verdict_name(d.verdict));
 	ck_assert_msg(d.reason == r->reason, "%s: reason %s", r->name, cors_reason_name(d.reason));
 	ck_assert_msg(d.local_status == r->status, "%s: status %d", r->name, d.local_status);
 	ck_assert_msg(d.report_only == r->report_only, "%s: report_only", r->name);
 	ck_assert_msg(strcmp(got, r->headers) == 0, "%s: headers\n%s\nwanted\n%s", r->name, got,
-		      r->headers);
+	              r->headers);
 	ck_assert_msg(strcmp(vary, r->vary) == 0, "%s: vary '%s'", r->name, vary);
 	if (d.local_status == 403)
 		ck_assert_msg(strstr(d.body, "denied by policy") != NULL, "%s: body", r->name);
@@ -267,11 +262,13 @@ START_TEST(test_deny_body_names_the_rule)
 	cors_facts_init(&f, STR_LIT("OPTIONS"), STR_LIT("/api"));
 	cors_facts_add_header(&f, STR_LIT("Origin"), STR_LIT("https://app.example.com"));
 	cors_facts_add_header(&f, STR_LIT("Access-Control-Request-Method"), STR_LIT("GET"));
-	cors_facts_add_header(&f, STR_LIT("Access-Control-Request-Headers"), STR_LIT("x-request-id"));
+	cors_facts_add_header(&f, STR_LIT("Access-Control-Request-Headers"),
+	                      STR_LIT("x-request-id"));
 	cors_facts_add_header(&f, STR_LIT("Access-Control-Request-Headers"), STR_LIT(" X-Secret "));
 	cors_decide(policy, &f, &d);
 	ck_assert_int_eq(d.reason, CORS_REASON_HEADER);
-	ck_assert_str_eq(d.body, "CORS preflight denied by policy app: header X-Secret not allowed\n");
+	ck_assert_str_eq(d.body,
+	                 "CORS preflight denied by policy app: header X-Secret not allowed\n");
 
 	cors_facts_init(&f, STR_LIT("OPTIONS"), STR_LIT("/api"));
 	cors_facts_add_header(&f, STR_LIT("Origin"), STR_LIT("https://evil.test"));
@@ -304,7 +301,7 @@ START_TEST(test_too_many_headers)
 
 	for (int i = 0; i < 65; i++)
 		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%sx-h%d", i ? "," : "",
-			 i);
+		         i);
 	cors_facts_init(&f, STR_LIT("OPTIONS"), STR_LIT("/public"));
 	cors_facts_add_header(&f, STR_LIT("Origin"), STR_LIT("https://x.test"));
 	cors_facts_add_header(&f, STR_LIT("Access-Control-Request-Method"), STR_LIT("GET"));
