@@ -41,8 +41,11 @@ struct resp_head {
  * Returns 0, or -1 when malformed: bad status line, a header line without a
  * colon or with a name that is not a token, obs-fold, CR/NUL inside a value,
  * more than RESP_MAX_HEADERS headers, several differing Content-Length
- * values, a non-numeric length, or Transfer-Encoding other than a final
- * "chunked" (which wins over Content-Length: RFC 9112 6.3). */
+ * values, a non-numeric length, an empty Transfer-Encoding or "chunked"
+ * twice. A final "chunked" wins over Content-Length (RFC 9112 6.3) and the
+ * connection is then not reused; a Transfer-Encoding whose last coding is
+ * not chunked means the body ends at close. content_length is filled from a
+ * valid Content-Length even when there is no body (HEAD, 304). */
 int resp_head_parse(const char *buf, size_t n, bool head_request, struct resp_head *out);
 
 /* Where the blank line that ends a head is in buf[0..n): the length of the
