@@ -106,6 +106,8 @@ static void log_access(const struct exchange *ex)
 	log_kv(POLICY_LOG_INFO, "access", kv, n);
 }
 
+/* The log line reads the request's headers through the facts, so this
+ * runs before the request goes back to evhttp (which may free it at once). */
 static void exchange_end(struct exchange *ex)
 {
 	log_access(ex);
@@ -173,6 +175,7 @@ static const char *status_phrase(int status)
 
 void exchange_reply(struct exchange *ex, int status, const char *body, bool close)
 {
+	struct evhttp_request *req;
 	struct evkeyvalq *out = evhttp_request_get_output_headers(ex->req);
 	struct evbuffer *buf = evbuffer_new();
 
@@ -187,16 +190,18 @@ void exchange_reply(struct exchange *ex, int status, const char *body, bool clos
 		evhttp_add_header(out, "Connection", "close");
 	ex->status = status;
 	ex->bytes = evbuffer_get_length(buf);
-	evhttp_send_reply(ex->req, status, status_phrase(status), buf);
-	evbuffer_free(buf);
+	req = ex->req;
 	exchange_end(ex);
+	evhttp_send_reply(req, status, status_phrase(status), buf);
+	evbuffer_free(buf);
 	return;
 fail:
 	if (buf)
 		evbuffer_free(buf);
 	ex->status = 503;
-	evhttp_send_error(ex->req, 503, NULL);
+	req = ex->req;
 	exchange_end(ex);
+	evhttp_send_error(req, 503, NULL);
 }
 
 /* ---- the client went away ---- */
@@ -204,22 +209,22 @@ fail:
 static void on_client_close(struct evhttp_connection *evcon, void *arg)
 {
 	struct exchange *ex = arg;
+	struct evhttp_request *req = ex->req;
 
 	if (ex->call) {
 		upstream_call_abort(ex->call);
 		ex->call = NULL;
 	}
-	/* evhttp detaches a request whose connection failed before the answer
-	 * was complete; nobody else will free it then. */
-	if (ex->req && evhttp_request_get_connection(ex->req) == NULL)
-		evhttp_request_free(ex->req);
-	ex->req = NULL;
-	ex->evcon = NULL;
 	if (!ex->head_sent)
 		ex->status = 499; /* nginx's "client closed request" */
 	snprintf(ex->upstream + strlen(ex->upstream), sizeof(ex->upstream) - strlen(ex->upstream),
 	         "%s", "/client-closed");
 	exchange_end(ex);
+	/* evhttp detaches a request whose connection failed before the answer
+	 * was complete; nobody else will free it then. An attached one is
+	 * freed by evhttp right after this callback. */
+	if (req && evhttp_request_get_connection(req) == NULL)
+		evhttp_request_free(req);
 }
 
 /* ---- the upstream's answer ---- */
@@ -349,15 +354,44 @@ static void on_end(void *arg)
 
 	ex->call = NULL;
 	unwatch_client(ex);
-	ex->req = NULL;
-	evhttp_send_reply_end(req);
 	exchange_end(ex);
+	evhttp_send_reply_end(req);
+}
+
+static void linger_flushed(struct bufferevent *bev, void *arg)
+{
+	evhttp_connection_free(arg);
+}
+
+static void linger_event(struct bufferevent *bev, short what, void *arg)
+{
+	evhttp_connection_free(arg);
+}
+
+/* A response cut by its upstream: what already came still goes out (the
+ * client then sees a short body or a chunked body with no last chunk,
+ * either way an unmistakable truncation), then the connection closes.
+ * evhttp has no "close after flush" for a reply in progress, so the
+ * connection's callbacks are taken over for its last moments. */
+static void close_after_flush(struct evhttp_connection *evcon)
+{
+	struct bufferevent *bev = evhttp_connection_get_bufferevent(evcon);
+
+	if (evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
+		evhttp_connection_free(evcon);
+		return;
+	}
+	bufferevent_setcb(bev, NULL, linger_flushed, linger_event, evcon);
+	bufferevent_setwatermark(bev, EV_WRITE, 0, 0);
+	bufferevent_disable(bev, EV_READ);
+	bufferevent_enable(bev, EV_WRITE);
 }
 
 static void on_error(void *arg, enum upstream_error err, bool head_sent)
 {
 	struct exchange *ex = arg;
 	bool timeout = err == UPSTREAM_ERR_TIMEOUT || err == UPSTREAM_ERR_CONNECT_TIMEOUT;
+	struct evhttp_connection *evcon;
 	char body[96];
 
 	ex->call = NULL;
@@ -369,11 +403,10 @@ static void on_error(void *arg, enum upstream_error err, bool head_sent)
 		return;
 	}
 	/* The status is gone already; only closing tells the client. */
+	evcon = ex->evcon;
 	unwatch_client(ex);
-	evhttp_connection_free(ex->evcon);
-	ex->req = NULL;
-	ex->evcon = NULL;
 	exchange_end(ex);
+	close_after_flush(evcon);
 }
 
 static const struct upstream_handlers exchange_handlers = {
