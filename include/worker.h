@@ -25,6 +25,9 @@ struct worker {
  * "listening on ADDR" for each). Takes its own reference to p. Returns 0, or
  * -1 with a message in err. */
 int worker_init(struct worker *w, int index, struct policy *p, char *err, size_t errsz);
+/* Makes p the policy for new requests (takes a reference; requests in
+ * flight keep theirs). */
+void worker_set_policy(struct worker *w, struct policy *p);
 /* Runs the loop until worker_stop. */
 int worker_run(struct worker *w);
 void worker_stop(struct worker *w);

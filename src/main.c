@@ -178,6 +178,33 @@ static void on_stop_signal(evutil_socket_t sig, short what, void *arg)
 	worker_stop(&dm->worker);
 }
 
+static bool same_addr(const struct policy_addr *a, const struct policy_addr *b)
+{
+	return a->port == b->port && strcmp(a->host, b->host) == 0;
+}
+
+/* listen, workers and admin are bound at start; a reload cannot move them,
+ * and saying so beats a silent surprise. */
+static void warn_restart_only(const struct policy *old, const struct policy *new)
+{
+	bool listen_same = old->nlisten == new->nlisten;
+
+	for (size_t i = 0; listen_same && i < old->nlisten; i++)
+		listen_same = same_addr(&old->listen[i], &new->listen[i]);
+	if (!listen_same)
+		log_msg(POLICY_LOG_WARN, "reload: listen changed; it keeps its running value "
+		                         "until a restart");
+	if (old->workers != new->workers)
+		log_msg(POLICY_LOG_WARN,
+		        "reload: workers changed (%d -> %d); it keeps its running "
+		        "value until a restart",
+		        old->workers, new->workers);
+	if (old->has_admin != new->has_admin ||
+	    (old->has_admin && !same_addr(&old->admin, &new->admin)))
+		log_msg(POLICY_LOG_WARN, "reload: admin changed; it keeps its running value until "
+		                         "a restart");
+}
+
 /* Reload: a new file is loaded and checked whole; only a good one replaces
  * the running policy, and requests in flight keep the one they started
  * with (each holds its own reference). */
@@ -199,13 +226,11 @@ static void on_reload_signal(evutil_socket_t sig, short what, void *arg)
 		        dm->file);
 		return;
 	}
-	policy_unref(dm->worker.policy);
-	dm->worker.policy = p;
+	warn_restart_only(dm->worker.policy, p);
+	worker_set_policy(&dm->worker, p);
+	policy_unref(p);
 	log_setup(p->log_level, p->log_format);
-	log_msg(POLICY_LOG_INFO,
-	        "reloaded %s (listen, workers and admin keep their values "
-	        "until a restart)",
-	        dm->file);
+	log_msg(POLICY_LOG_INFO, "reloaded %s", dm->file);
 }
 
 static int cmd_run(const char *file)
@@ -233,6 +258,9 @@ static int cmd_run(const char *file)
 		log_msg(POLICY_LOG_ERROR, "cannot install signal handlers");
 		goto out;
 	}
+	if (p->workers > 1)
+		log_msg(POLICY_LOG_WARN, "workers: %d: this version runs one event loop",
+		        p->workers);
 	if (p->has_admin)
 		log_msg(POLICY_LOG_WARN,
 		        "admin.listen %s: the admin listener is not served by this "

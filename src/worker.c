@@ -41,7 +41,6 @@ static void log_bound(struct evhttp_bound_socket *bs)
 int worker_init(struct worker *w, int index, struct policy *p, char *err, size_t errsz)
 {
 	struct event_config *cfg = NULL;
-	struct timeval tv;
 
 	memset(w, 0, sizeof(*w));
 	w->index = index;
@@ -62,13 +61,8 @@ int worker_init(struct worker *w, int index, struct policy *p, char *err, size_t
 	                                        EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE |
 	                                        EVHTTP_REQ_PATCH);
 	evhttp_set_default_content_type(w->http, NULL);
-	evhttp_set_max_headers_size(w->http, (ev_ssize_t)p->max_header_bytes);
-	evhttp_set_max_body_size(w->http, (ev_ssize_t)p->max_body_bytes);
-	tv.tv_sec = p->client_ms / 1000;
-	tv.tv_usec = (p->client_ms % 1000) * 1000;
-	evhttp_set_timeout_tv(w->http, &tv);
 	evhttp_set_gencb(w->http, front_handle, w);
-	w->policy = policy_ref(p);
+	worker_set_policy(w, p);
 
 	for (size_t i = 0; i < p->nlisten; i++) {
 		const struct policy_addr *a = &p->listen[i];
@@ -84,6 +78,23 @@ int worker_init(struct worker *w, int index, struct policy *p, char *err, size_t
 oom:
 	snprintf(err, errsz, "out of memory creating the event loop");
 	return -1;
+}
+
+/* The limits evhttp enforces come from the policy too, so a reload applies
+ * them here along with the swap. Connections already open keep the client
+ * timeout they were accepted with. */
+void worker_set_policy(struct worker *w, struct policy *p)
+{
+	struct timeval tv;
+
+	evhttp_set_max_headers_size(w->http, (ev_ssize_t)p->max_header_bytes);
+	evhttp_set_max_body_size(w->http, (ev_ssize_t)p->max_body_bytes);
+	tv.tv_sec = p->client_ms / 1000;
+	tv.tv_usec = (p->client_ms % 1000) * 1000;
+	evhttp_set_timeout_tv(w->http, &tv);
+	policy_ref(p);
+	policy_unref(w->policy);
+	w->policy = p;
 }
 
 int worker_run(struct worker *w)
