@@ -491,6 +491,10 @@ static int serialize_request(struct exchange *ex, const struct policy_upstream *
 		if (!xfh && host)
 			rc |= evbuffer_add_printf(out, "X-Forwarded-Host: %s\r\n", host);
 	}
+	/* Only an HTTP/1.0 client may leave Host out; the upstream hears
+	 * HTTP/1.1, which requires one. */
+	if (!host)
+		rc |= evbuffer_add_printf(out, "Host: %s\r\n", up->hostport);
 	if (body_len > 0 || framed)
 		rc |= evbuffer_add_printf(out, "Content-Length: %zu\r\n", body_len);
 	rc |= evbuffer_add(out, "\r\n", 2);

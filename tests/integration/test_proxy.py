@@ -3,7 +3,7 @@
 import hashlib
 import threading
 
-from harness import (BIG_SIZE, CHUNKED_BODY, CorsdTestCase, Reply, Upstream, build_request,
+from harness import (BIG_SIZE, CHUNKED_BODY, CorsdTestCase, HttpConn, Reply, Upstream, build_request,
                      chunk_encode, deterministic_bytes, origin_hdrs, read_chunked,
                      preflight_hdrs, main)
 
@@ -71,6 +71,14 @@ class ProxyTest(CorsdTestCase):
         self.assertIn("127.0.0.1", q.header("X-Forwarded-For", ""), q)
         self.assertEqual(q.header("X-Forwarded-Proto"), "http", q)
         self.assertEqual(q.header("X-Forwarded-Host"), "Api.Test:8080", q)
+
+    def test_http10_without_host_gets_the_upstreams(self):
+        with HttpConn(self.corsd.port) as c:
+            c.send(b"GET /plain/res HTTP/1.0\r\n\r\n")
+            r = c.read_response()
+        self.assertEqual(r.status, 200, r)
+        q = self.upstream.snapshot()[0]
+        self.assertEqual(q.headers.get_all("Host"), [self.upstream.url[len("http://"):]], q)
 
     def test_path_and_query_unchanged(self):
         for target in ("/plain/a%2Fb/c;p=1?q=%20x&y=1&y=2&&z", "/plain/%7Euser/x%20y?a=b%26c",
