@@ -30,6 +30,8 @@ void diag_error(struct diag_list *d, int line, int col, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 void diag_warn(struct diag_list *d, int line, int col, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* Entry i as one line without its newline, cut to size. */
+void diag_format(const struct diag_list *d, size_t i, char *buf, size_t size);
 /* One line per entry, in the order they were added. */
 void diag_print(const struct diag_list *d, FILE *out);
 

@@ -18,6 +18,10 @@
  * must not make the merge quadratic, and "*" is always safe for caches. */
 #define HDR_VARY_MAX_TOKENS 128
 
+/* More Connection lines than this in one request is refused (400): each
+ * forwarded header is checked against every one of them. */
+#define HDR_MAX_CONNECTION_LINES 16
+
 enum hdr_list_status {
 	HDR_LIST_OK = 0,
 	HDR_LIST_TOO_MANY = 1, /* over HDR_ACRH_MAX_NAMES or HDR_ACRH_MAX_BYTES */

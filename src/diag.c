@@ -73,20 +73,27 @@ void diag_warn(struct diag_list *d, int line, int col, const char *fmt, ...)
 	va_end(ap);
 }
 
-void diag_print(const struct diag_list *d, FILE *out)
+void diag_format(const struct diag_list *d, size_t i, char *buf, size_t size)
 {
 	const char *file = d->file ? d->file : "-";
+	const struct diag *e = &d->v[i];
+	const char *kind = e->warning ? "warning: " : "";
+
+	/* A problem with no position (the file cannot be opened) reads FILE: msg. */
+	if (e->line <= 0)
+		snprintf(buf, size, "%s: %s%s", file, kind, e->msg);
+	else if (e->col <= 0)
+		snprintf(buf, size, "%s:%d: %s%s", file, e->line, kind, e->msg);
+	else
+		snprintf(buf, size, "%s:%d:%d: %s%s", file, e->line, e->col, kind, e->msg);
+}
+
+void diag_print(const struct diag_list *d, FILE *out)
+{
+	char line[1024];
 
 	for (size_t i = 0; i < d->n; i++) {
-		const struct diag *e = &d->v[i];
-		const char *kind = e->warning ? "warning: " : "";
-
-		/* A problem with no position (the file cannot be opened) reads FILE: msg. */
-		if (e->line <= 0)
-			fprintf(out, "%s: %s%s\n", file, kind, e->msg);
-		else if (e->col <= 0)
-			fprintf(out, "%s:%d: %s%s\n", file, e->line, kind, e->msg);
-		else
-			fprintf(out, "%s:%d:%d: %s%s\n", file, e->line, e->col, kind, e->msg);
+		diag_format(d, i, line, sizeof(line));
+		fprintf(out, "%s\n", line);
 	}
 }

@@ -418,10 +418,26 @@ static const struct upstream_handlers exchange_handlers = {
 
 /* ---- the request toward the upstream ---- */
 
-static bool in_connection_list(struct evkeyvalq *in, struct str name)
+/* The client's Connection lines (the front let at most
+ * HDR_MAX_CONNECTION_LINES through), gathered once so that checking each
+ * header against them stays linear in the number of headers. */
+struct conn_lines {
+	size_t n;
+	struct str v[HDR_MAX_CONNECTION_LINES];
+};
+
+static void conn_lines_collect(struct evkeyvalq *in, struct conn_lines *cl)
 {
+	cl->n = 0;
 	for (struct evkeyval *h = in->tqh_first; h != NULL; h = h->next.tqe_next)
-		if (strcasecmp(h->key, "Connection") == 0 && hdr_list_has(str_c(h->value), name))
+		if (strcasecmp(h->key, "Connection") == 0 && cl->n < HDR_MAX_CONNECTION_LINES)
+			cl->v[cl->n++] = str_c(h->value);
+}
+
+static bool conn_lines_name(const struct conn_lines *cl, struct str name)
+{
+	for (size_t i = 0; i < cl->n; i++)
+		if (hdr_list_has(cl->v[i], name))
 			return true;
 	return false;
 }
@@ -437,11 +453,13 @@ static int serialize_request(struct exchange *ex, const struct policy_upstream *
 	const char *xff = NULL, *xfp = NULL, *xfh = NULL, *host = NULL;
 	size_t body_len = evbuffer_get_length(body);
 	bool framed = false;
+	struct conn_lines cl;
 	const struct str m = ex->facts.method;
 	int rc = 0;
 
 	rc |= evbuffer_add_printf(out, "%.*s %s%s HTTP/1.1\r\n", (int)m.n, m.p, up->base_path,
 	                          evhttp_request_get_uri(req));
+	conn_lines_collect(in, &cl);
 	for (struct evkeyval *h = in->tqh_first; h != NULL; h = h->next.tqe_next) {
 		struct str name = str_c(h->key);
 		if (str_eq_ci(name, STR_LIT("Content-Length")) ||
@@ -450,7 +468,7 @@ static int serialize_request(struct exchange *ex, const struct policy_upstream *
 			continue;
 		}
 		if (hdr_is_hop_by_hop(name) || str_eq_ci(name, STR_LIT("Expect")) ||
-		    in_connection_list(in, name))
+		    conn_lines_name(&cl, name))
 			continue;
 		if (ex->policy->forwarded) {
 			if (str_eq_ci(name, STR_LIT("X-Forwarded-For"))) {

@@ -83,7 +83,7 @@ static const char *check_head(struct evhttp_request *req, struct cors_facts *f)
 {
 	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
 	const char *content_length = NULL;
-	unsigned hosts = 0;
+	unsigned hosts = 0, connection = 0;
 	bool te = false;
 
 	for (struct evkeyval *h = in->tqh_first; h != NULL; h = h->next.tqe_next) {
@@ -95,7 +95,14 @@ static const char *check_head(struct evhttp_request *req, struct cors_facts *f)
 			return "header value has a control character";
 		if (str_eq_ci(name, STR_LIT("Host"))) {
 			hosts++;
+		} else if (str_eq_ci(name, STR_LIT("Connection"))) {
+			if (++connection > HDR_MAX_CONNECTION_LINES)
+				return "too many Connection lines";
 		} else if (str_eq_ci(name, STR_LIT("Transfer-Encoding"))) {
+			/* evhttp decodes only a lone "chunked"; any other coding
+			 * would leave the body to be read as the next request. */
+			if (te || !str_eq_ci(str_trim_ows(value), STR_LIT("chunked")))
+				return "unsupported Transfer-Encoding";
 			te = true;
 		} else if (str_eq_ci(name, STR_LIT("Content-Length"))) {
 			if (content_length && strcmp(content_length, h->value) != 0)
@@ -108,6 +115,8 @@ static const char *check_head(struct evhttp_request *req, struct cors_facts *f)
 	}
 	if (te && content_length)
 		return "Transfer-Encoding with Content-Length";
+	if (te && req->major == 1 && req->minor == 0)
+		return "Transfer-Encoding in an HTTP/1.0 request";
 	if (hosts > 1)
 		return "more than one Host";
 	if (hosts == 0 && evhttp_request_get_connection(req) != NULL) {

@@ -216,10 +216,11 @@ static void on_reload_signal(evutil_socket_t sig, short what, void *arg)
 
 	diag_init(&d, dm->file);
 	p = config_load_file(dm->file, &d);
-	for (size_t i = 0; i < d.n; i++)
-		log_msg(d.v[i].warning ? POLICY_LOG_WARN : POLICY_LOG_ERROR, "%s:%d:%d: %s%s",
-		        dm->file, d.v[i].line, d.v[i].col, d.v[i].warning ? "warning: " : "",
-		        d.v[i].msg);
+	for (size_t i = 0; i < d.n; i++) {
+		char line[1024];
+		diag_format(&d, i, line, sizeof(line));
+		log_msg(d.v[i].warning ? POLICY_LOG_WARN : POLICY_LOG_ERROR, "%s", line);
+	}
 	diag_free(&d);
 	if (p == NULL) {
 		log_msg(POLICY_LOG_ERROR, "reload of %s failed; the running policy stays",

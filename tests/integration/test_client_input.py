@@ -56,6 +56,31 @@ class ClientInputTest(CorsdTestCase):
         self.assertRejected(b"POST /echo HTTP/1.1\r\nHost: api.test\r\nContent-Length: 5\r\n"
                             b"Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n")
 
+    def test_transfer_encoding_other_than_chunked(self):
+        # evhttp decodes only a lone "chunked": anything else would leave the
+        # body to be parsed as the next request.
+        for te in (b"gzip, chunked", b"chunked, gzip", b"identity", b"xchunked"):
+            with self.subTest(te=te):
+                self.assertRejected(b"POST /echo HTTP/1.1\r\nHost: api.test\r\n"
+                                    b"Transfer-Encoding: " + te + b"\r\n\r\n"
+                                    b"5\r\nhello\r\n0\r\n\r\n")
+        self.assertRejected(b"POST /echo HTTP/1.1\r\nHost: api.test\r\n"
+                            b"Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n"
+                            b"5\r\nhello\r\n0\r\n\r\n")
+        self.assertRejected(b"POST /echo HTTP/1.0\r\nHost: api.test\r\n"
+                            b"Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n")
+
+    def test_too_many_connection_lines(self):
+        lines = b"".join(b"Connection: x-h%d\r\n" % i for i in range(17))
+        self.assertRejected(b"GET /res HTTP/1.1\r\nHost: api.test\r\n" + lines + b"\r\n")
+        # sixteen are fine, and every header they name stays home
+        lines = b"".join(b"Connection: x-h%d\r\nX-H%d: 1\r\n" % (i, i) for i in range(16))
+        self.upstream.reset()
+        r = self.raw(b"GET /res HTTP/1.1\r\nHost: api.test\r\n" + lines + b"\r\n")
+        self.assertEqual(r.status, 200, r)
+        q = self.upstream.snapshot()[0]
+        self.assertFalse([k for k, _ in q.headers if k.lower().startswith("x-h")], q)
+
     def test_missing_host(self):
         self.assertRejected(b"GET /res HTTP/1.1\r\nOrigin: https://app.example.com\r\n\r\n")
 
