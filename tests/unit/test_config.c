@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "unit.h"
 
 /* Every valid snippet below needs these two; they are lines 1 and 2. */
 #define HEAD "upstream: \"http://127.0.0.1:9000\"\npolicies:\n"
@@ -918,11 +919,5 @@ static Suite *config_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(config_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return unit_run(config_suite());
 }

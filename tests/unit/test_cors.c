@@ -10,6 +10,7 @@
 
 #include "config.h"
 #include "cors.h"
+#include "unit.h"
 
 static const char POLICY[] =
     "upstream: http://127.0.0.1:9000\n"
@@ -335,8 +336,6 @@ int main(void)
 {
 	Suite *s = suite_create("cors");
 	TCase *tc = tcase_create("decision");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_loop_test(tc, test_table, 0, (int)(sizeof(rows) / sizeof(rows[0])));
@@ -345,9 +344,5 @@ int main(void)
 	tcase_add_test(tc, test_too_many_headers);
 	tcase_add_test(tc, test_acrh_overflow_is_too_many);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return unit_run(s);
 }

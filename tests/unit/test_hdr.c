@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "hdr.h"
+#include "unit.h"
 
 #define S(lit) ((struct str){(lit), sizeof(lit) - 1})
 
@@ -341,11 +342,5 @@ static Suite *hdr_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(hdr_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(hdr_suite());
 }

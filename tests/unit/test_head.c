@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "head.h"
+#include "unit.h"
 
 static struct head_req req;
 static char err[160];
@@ -91,8 +92,6 @@ int main(void)
 {
 	Suite *s = suite_create("head");
 	TCase *tc = tcase_create("parse");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, test_preflight_head);
 	tcase_add_test(tc, test_bare_lf_and_no_blank_line);
@@ -100,9 +99,5 @@ int main(void)
 	tcase_add_test(tc, test_nul_in_value_refused);
 	tcase_add_test(tc, test_too_many_fields);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return unit_run(s);
 }

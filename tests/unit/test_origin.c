@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "origin.h"
+#include "unit.h"
 
 /* Explicit lengths, so a NUL inside a literal is part of the value. */
 #define S(lit) ((struct str){(lit), sizeof(lit) - 1})
@@ -473,11 +474,5 @@ static Suite *origin_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(origin_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(origin_suite());
 }

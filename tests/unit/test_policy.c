@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "policy.h"
+#include "unit.h"
 
 static struct policy *mk(void)
 {
@@ -315,11 +316,5 @@ static Suite *policy_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(policy_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return unit_run(policy_suite());
 }

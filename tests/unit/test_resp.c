@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "resp.h"
+#include "unit.h"
 
 /* ---- resp_head_end ---- */
 
@@ -605,11 +606,5 @@ static Suite *resp_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(resp_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(resp_suite());
 }

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "str.h"
+#include "unit.h"
 
 START_TEST(test_str_c)
 {
@@ -140,11 +141,5 @@ static Suite *str_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(str_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(str_suite());
 }
