@@ -18,7 +18,6 @@ struct worker {
 	struct evhttp *http;
 	struct upstream_pool *pool;
 	struct policy *policy; /* one reference, owned by the worker */
-	unsigned open_exchanges;
 };
 
 /* Creates the loop and binds every `listen` address of p (logging

@@ -66,7 +66,6 @@ struct exchange *exchange_new(struct worker *w, struct evhttp_request *req)
 		snprintf(ex->client, sizeof(ex->client), "[%s]:%u", addr, port);
 	else
 		snprintf(ex->client, sizeof(ex->client), "%s:%u", addr ? addr : "-", port);
-	w->open_exchanges++;
 	return ex;
 }
 
@@ -111,7 +110,6 @@ static void log_access(const struct exchange *ex)
 static void exchange_end(struct exchange *ex)
 {
 	log_access(ex);
-	ex->w->open_exchanges--;
 	policy_unref(ex->policy);
 	free(ex);
 }

@@ -32,7 +32,7 @@ static void usage(FILE *out)
 	             "  -h, --help          print this help and exit\n");
 }
 
-static struct policy *load(const char *file, bool quiet_ok, bool strict, int *warnings)
+static struct policy *load(const char *file, bool quiet_ok, bool strict)
 {
 	struct diag_list d;
 	struct policy *p;
@@ -40,7 +40,6 @@ static struct policy *load(const char *file, bool quiet_ok, bool strict, int *wa
 	diag_init(&d, file);
 	p = config_load_file(file, &d);
 	diag_print(&d, stderr);
-	*warnings = (int)d.warnings;
 	if (p && strict && d.warnings > 0) {
 		policy_unref(p);
 		p = NULL;
@@ -58,8 +57,7 @@ static struct policy *load(const char *file, bool quiet_ok, bool strict, int *wa
 
 static int cmd_test(const char *file, bool strict)
 {
-	int warnings;
-	struct policy *p = load(file, false, strict, &warnings);
+	struct policy *p = load(file, false, strict);
 
 	policy_unref(p);
 	return p ? 0 : 1;
@@ -102,9 +100,9 @@ static int cmd_explain(const char *config, const char *file)
 	char err[160];
 	char *buf = NULL;
 	size_t len;
-	int warnings, rc = 1;
+	int rc = 1;
 
-	p = load(config, true, false, &warnings);
+	p = load(config, true, false);
 	if (p == NULL)
 		return 1;
 	buf = read_all(file, &len);
@@ -240,9 +238,9 @@ static int cmd_run(const char *file)
 	struct event *ev_term = NULL, *ev_int = NULL, *ev_hup = NULL;
 	struct policy *p;
 	char err[256];
-	int warnings, rc = 1;
+	int rc = 1;
 
-	p = load(file, true, false, &warnings);
+	p = load(file, true, false);
 	if (p == NULL)
 		return 1;
 	log_setup(p->log_level, p->log_format);

@@ -13,7 +13,6 @@ Rules kept here so every test file gets them for free:
 """
 
 import atexit
-import hashlib
 import json
 import os
 import random
@@ -195,6 +194,15 @@ free_port = closed_port
 # --------------------------------------------------------------------------
 # HTTP message helpers.
 
+
+def cors_headers(headers):
+    """{lowercased Access-Control-* name: [values]} as sent."""
+    out = {}
+    for k, v in headers:
+        if k.lower().startswith("access-control-"):
+            out.setdefault(k.lower(), []).append(v)
+    return out
+
 class IncompleteResponse(Exception):
     def __init__(self, msg, partial=b"", head=None):
         Exception.__init__(self, msg)
@@ -257,12 +265,7 @@ class Response:
         return [t.lower() for t in self.vary()]
 
     def cors(self):
-        """{lowercased Access-Control-* name: [values]} as sent."""
-        out = {}
-        for k, v in self.headers:
-            if k.lower().startswith("access-control-"):
-                out.setdefault(k.lower(), []).append(v)
-        return out
+        return cors_headers(self.headers)
 
     def __repr__(self):
         return "<Response %d %r %r body=%d bytes>" % (
@@ -1068,11 +1071,7 @@ class Explanation:
         return v.split()[0] if v else v
 
     def cors(self):
-        out = {}
-        for k, v in self.headers:
-            if k.lower().startswith("access-control-"):
-                out.setdefault(k.lower(), []).append(v)
-        return out
+        return cors_headers(self.headers)
 
     def vary_lower(self):
         return [t.lower() for t in self.headers.tokens("Vary")]

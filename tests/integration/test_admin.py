@@ -1,10 +1,9 @@
 """The admin listener: GET /healthz and GET /metrics (SPEC "Admin")."""
 
-import socket
 import unittest
 import time
 
-from harness import (CorsdTestCase, HttpConn, free_port, make_config, origin_hdrs,
+from harness import (CorsdTestCase, HttpConn, free_port, make_config,
                      preflight_hdrs, main)
 
 APP = "https://app.example.com"
