@@ -236,6 +236,7 @@ static int cmd_run(const char *file)
 {
 	struct daemon dm = {.file = file};
 	struct event *ev_term = NULL, *ev_int = NULL, *ev_hup = NULL;
+	sigset_t held;
 	struct policy *p;
 	char err[256];
 	int rc = 1;
@@ -245,6 +246,14 @@ static int cmd_run(const char *file)
 		return 1;
 	log_setup(p->log_level, p->log_format);
 	signal(SIGPIPE, SIG_IGN);
+	/* "listening on" is the readiness signal: a SIGHUP or SIGTERM sent
+	 * right after it must find its handler, not the default action. Hold
+	 * them until the handlers are in place. */
+	sigemptyset(&held);
+	sigaddset(&held, SIGHUP);
+	sigaddset(&held, SIGTERM);
+	sigaddset(&held, SIGINT);
+	sigprocmask(SIG_BLOCK, &held, NULL);
 	if (worker_init(&dm.worker, 0, p, err, sizeof(err)) < 0) {
 		log_msg(POLICY_LOG_ERROR, "%s", err);
 		goto out;
@@ -257,6 +266,7 @@ static int cmd_run(const char *file)
 		log_msg(POLICY_LOG_ERROR, "cannot install signal handlers");
 		goto out;
 	}
+	sigprocmask(SIG_UNBLOCK, &held, NULL);
 	if (p->workers > 1)
 		log_msg(POLICY_LOG_WARN, "workers: %d: this version runs one event loop",
 		        p->workers);
