@@ -18,6 +18,7 @@ struct exchange {
 	struct worker *w;
 	struct evhttp_request *req; /* NULL once evhttp took it back */
 	struct evhttp_connection *evcon;
+	struct conn *conn;     /* NULL when untracked or once it closed */
 	struct policy *policy; /* the reference this request runs under */
 	struct upstream_call *call;
 	uint64_t start_ns;
@@ -38,5 +39,8 @@ void exchange_proxy(struct exchange *ex);
 /* Answer locally with the decision's headers, then end; close: close the
  * client connection afterwards. */
 void exchange_reply(struct exchange *ex, int status, const char *body, bool close);
+/* The client connection closed under the exchange (called by conn): abort
+ * the upstream call and end. */
+void exchange_client_gone(struct exchange *ex);
 
 #endif

@@ -46,6 +46,9 @@ struct exchange *exchange_new(struct worker *w, struct evhttp_request *req)
 	ex->w = w;
 	ex->req = req;
 	ex->evcon = evhttp_request_get_connection(req);
+	ex->conn = conn_of(w, ex->evcon);
+	if (ex->conn)
+		conn_request_begin(ex->conn, ex);
 	ex->policy = policy_ref(w->policy);
 	ex->start_ns = front_now_ns();
 	strcpy(ex->upstream, "-");
@@ -73,17 +76,19 @@ static void log_access(const struct exchange *ex)
 {
 	const struct cors_decision *d = &ex->dec;
 	const struct cors_facts *f = &ex->facts;
-	char status[16], bytes[24], dur[32];
-	struct log_kv kv[16];
+	char status[16], bytes[24], dur[32], worker[16];
+	struct log_kv kv[17];
 	size_t n = 0;
 	uint64_t ns = front_now_ns() - ex->start_ns;
 
 	if (!ex->policy->log_access)
 		return;
 	snprintf(status, sizeof(status), "%d", ex->status);
+	snprintf(worker, sizeof(worker), "%d", ex->w->index);
 	snprintf(bytes, sizeof(bytes), "%" PRIu64, ex->bytes);
 	snprintf(dur, sizeof(dur), "%" PRIu64 ".%03" PRIu64, ns / 1000000, ns / 1000 % 1000);
 	kv[n++] = (struct log_kv){"client", str_c(ex->client), false};
+	kv[n++] = (struct log_kv){"worker", str_c(worker), true};
 	kv[n++] = (struct log_kv){"method", f->method, false};
 	kv[n++] = (struct log_kv){"path", f->path.p ? f->path : STR_LIT("-"), false};
 	kv[n++] = (struct log_kv){"host", f->host.p ? f->host : STR_LIT("-"), false};
@@ -105,11 +110,37 @@ static void log_access(const struct exchange *ex)
 	log_kv(POLICY_LOG_INFO, "access", kv, n);
 }
 
+static void count(struct exchange *ex)
+{
+	static const enum metrics_kind kinds[] = {
+	    [CORS_KIND_PLAIN] = METRICS_PLAIN,
+	    [CORS_KIND_ACTUAL] = METRICS_ACTUAL,
+	    [CORS_KIND_PREFLIGHT] = METRICS_PREFLIGHT,
+	};
+	static const enum metrics_outcome outcomes[] = {
+	    [CORS_VERDICT_NONE] = METRICS_NONE,
+	    [CORS_VERDICT_ALLOW] = METRICS_ALLOWED,
+	    [CORS_VERDICT_DENY] = METRICS_DENIED,
+	};
+	const struct policy_rule *r = ex->dec.rule;
+
+	metrics_request(&ex->w->metrics, r, r ? r->name : NULL, kinds[ex->dec.kind],
+	                outcomes[ex->dec.verdict], front_now_ns() - ex->start_ns);
+}
+
 /* The log line reads the request's headers through the facts, so this
  * runs before the request goes back to evhttp (which may free it at once). */
 static void exchange_end(struct exchange *ex)
 {
 	log_access(ex);
+	count(ex);
+	if (ex->conn) {
+		/* A draining worker closes each connection after its answer. */
+		struct evkeyvalq *out = ex->req ? evhttp_request_get_output_headers(ex->req) : NULL;
+		if (ex->w->draining && out && !evhttp_find_header(out, "Connection"))
+			evhttp_add_header(out, "Connection", "close");
+		conn_request_end(ex->conn);
+	}
 	policy_unref(ex->policy);
 	free(ex);
 }
@@ -144,7 +175,6 @@ static void unwatch_client(struct exchange *ex)
 
 	if (ex->evcon == NULL)
 		return;
-	evhttp_connection_set_closecb(ex->evcon, NULL, NULL);
 	bev = evhttp_connection_get_bufferevent(ex->evcon);
 	ms_to_tv(ex->policy->client_ms, &tv);
 	bufferevent_set_timeouts(bev, &tv, &tv);
@@ -204,11 +234,11 @@ fail:
 
 /* ---- the client went away ---- */
 
-static void on_client_close(struct evhttp_connection *evcon, void *arg)
+void exchange_client_gone(struct exchange *ex)
 {
-	struct exchange *ex = arg;
 	struct evhttp_request *req = ex->req;
 
+	ex->conn = NULL; /* going away with the connection */
 	if (ex->call) {
 		upstream_call_abort(ex->call);
 		ex->call = NULL;
@@ -316,6 +346,7 @@ static void on_head(void *arg, const struct resp_head *h)
 	}
 	ex->status = h->status;
 	ex->head_sent = true;
+	metrics_upstream_status(&ex->w->metrics, h->status);
 	snprintf(ex->upstream, sizeof(ex->upstream), "%d", h->status);
 	evhttp_send_reply_start(ex->req, h->status, reason);
 }
@@ -394,6 +425,7 @@ static void on_error(void *arg, enum upstream_error err, bool head_sent)
 
 	ex->call = NULL;
 	snprintf(ex->upstream, sizeof(ex->upstream), "%s", upstream_error_name(err));
+	metrics_upstream_error(&ex->w->metrics, (enum metrics_upstream_error)err);
 	if (!head_sent) {
 		snprintf(body, sizeof(body), "corsd: upstream %s\n",
 		         timeout ? "timed out" : "failed");
@@ -540,7 +572,6 @@ void exchange_proxy(struct exchange *ex)
 	if (ex->call == NULL)
 		goto fail;
 	evbuffer_free(out);
-	evhttp_connection_set_closecb(ex->evcon, on_client_close, ex);
 	watch_client(ex);
 	return;
 fail:

@@ -143,6 +143,7 @@ void front_handle(struct evhttp_request *req, void *arg)
 	 * that selects a policy must be the path the upstream sees. */
 	if (uri == NULL || uri[0] != '/') {
 		cors_facts_init(&ex->facts, method_name(evhttp_request_get_command(req)), STR_NULL);
+		metrics_bad_request(&w->metrics);
 		exchange_reply(ex, 400, "bad request: the target must be a path\n", true);
 		return;
 	}
@@ -153,6 +154,7 @@ void front_handle(struct evhttp_request *req, void *arg)
 	if (why != NULL) {
 		char body[128];
 		snprintf(body, sizeof(body), "bad request: %s\n", why);
+		metrics_bad_request(&w->metrics);
 		/* Framing that cannot be trusted leaves the rest of the
 		 * connection untrustworthy too: close it. */
 		exchange_reply(ex, 400, body, true);

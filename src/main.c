@@ -1,20 +1,17 @@
 /*
- * corsd: options, `-t`, `--explain`, and the running daemon (binding,
- * signals, reload). The only file that calls exit().
+ * corsd: options, `-t`, `--explain`, and handing over to the daemon.
  */
 #include <errno.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <event2/event.h>
 
 #include "config.h"
 #include "cors.h"
 #include "head.h"
 #include "log.h"
-#include "worker.h"
+#include "daemon.h"
 
 #define DEFAULT_CONFIG "/etc/corsd/corsd.yaml"
 /* A request head for --explain is small; more is a mistake. */
@@ -161,131 +158,14 @@ out:
 	return rc;
 }
 
-/* ---- the daemon ---- */
-
-struct daemon {
-	const char *file;
-	struct worker worker;
-};
-
-static void on_stop_signal(evutil_socket_t sig, short what, void *arg)
-{
-	struct daemon *dm = arg;
-
-	log_msg(POLICY_LOG_INFO, "signal %d: stopping", (int)sig);
-	worker_stop(&dm->worker);
-}
-
-static bool same_addr(const struct policy_addr *a, const struct policy_addr *b)
-{
-	return a->port == b->port && strcmp(a->host, b->host) == 0;
-}
-
-/* listen, workers and admin are bound at start; a reload cannot move them,
- * and saying so beats a silent surprise. */
-static void warn_restart_only(const struct policy *old, const struct policy *new)
-{
-	bool listen_same = old->nlisten == new->nlisten;
-
-	for (size_t i = 0; listen_same && i < old->nlisten; i++)
-		listen_same = same_addr(&old->listen[i], &new->listen[i]);
-	if (!listen_same)
-		log_msg(POLICY_LOG_WARN, "reload: listen changed; it keeps its running value "
-		                         "until a restart");
-	if (old->workers != new->workers)
-		log_msg(POLICY_LOG_WARN,
-		        "reload: workers changed (%d -> %d); it keeps its running "
-		        "value until a restart",
-		        old->workers, new->workers);
-	if (old->has_admin != new->has_admin ||
-	    (old->has_admin && !same_addr(&old->admin, &new->admin)))
-		log_msg(POLICY_LOG_WARN, "reload: admin changed; it keeps its running value until "
-		                         "a restart");
-}
-
-/* Reload: a new file is loaded and checked whole; only a good one replaces
- * the running policy, and requests in flight keep the one they started
- * with (each holds its own reference). */
-static void on_reload_signal(evutil_socket_t sig, short what, void *arg)
-{
-	struct daemon *dm = arg;
-	struct diag_list d;
-	struct policy *p;
-
-	diag_init(&d, dm->file);
-	p = config_load_file(dm->file, &d);
-	for (size_t i = 0; i < d.n; i++) {
-		char line[1024];
-		diag_format(&d, i, line, sizeof(line));
-		log_msg(d.v[i].warning ? POLICY_LOG_WARN : POLICY_LOG_ERROR, "%s", line);
-	}
-	diag_free(&d);
-	if (p == NULL) {
-		log_msg(POLICY_LOG_ERROR, "reload of %s failed; the running policy stays",
-		        dm->file);
-		return;
-	}
-	warn_restart_only(dm->worker.policy, p);
-	worker_set_policy(&dm->worker, p);
-	policy_unref(p);
-	log_setup(p->log_level, p->log_format);
-	log_msg(POLICY_LOG_INFO, "reloaded %s", dm->file);
-}
-
 static int cmd_run(const char *file)
 {
-	struct daemon dm = {.file = file};
-	struct event *ev_term = NULL, *ev_int = NULL, *ev_hup = NULL;
-	sigset_t held;
-	struct policy *p;
-	char err[256];
-	int rc = 1;
+	struct policy *p = load(file, true, false);
+	int rc;
 
-	p = load(file, true, false);
 	if (p == NULL)
 		return 1;
-	log_setup(p->log_level, p->log_format);
-	signal(SIGPIPE, SIG_IGN);
-	/* "listening on" is the readiness signal: a SIGHUP or SIGTERM sent
-	 * right after it must find its handler, not the default action. Hold
-	 * them until the handlers are in place. */
-	sigemptyset(&held);
-	sigaddset(&held, SIGHUP);
-	sigaddset(&held, SIGTERM);
-	sigaddset(&held, SIGINT);
-	sigprocmask(SIG_BLOCK, &held, NULL);
-	if (worker_init(&dm.worker, 0, p, err, sizeof(err)) < 0) {
-		log_msg(POLICY_LOG_ERROR, "%s", err);
-		goto out;
-	}
-	ev_term = evsignal_new(dm.worker.base, SIGTERM, on_stop_signal, &dm);
-	ev_int = evsignal_new(dm.worker.base, SIGINT, on_stop_signal, &dm);
-	ev_hup = evsignal_new(dm.worker.base, SIGHUP, on_reload_signal, &dm);
-	if (!ev_term || !ev_int || !ev_hup || evsignal_add(ev_term, NULL) < 0 ||
-	    evsignal_add(ev_int, NULL) < 0 || evsignal_add(ev_hup, NULL) < 0) {
-		log_msg(POLICY_LOG_ERROR, "cannot install signal handlers");
-		goto out;
-	}
-	sigprocmask(SIG_UNBLOCK, &held, NULL);
-	if (p->workers > 1)
-		log_msg(POLICY_LOG_WARN, "workers: %d: this version runs one event loop",
-		        p->workers);
-	if (p->has_admin)
-		log_msg(POLICY_LOG_WARN,
-		        "admin.listen %s: the admin listener is not served by this "
-		        "version yet",
-		        p->admin.text);
-	log_msg(POLICY_LOG_INFO, "corsd %s running with %s", CORSD_VERSION, file);
-	worker_run(&dm.worker);
-	rc = 0;
-out:
-	if (ev_term)
-		event_free(ev_term);
-	if (ev_int)
-		event_free(ev_int);
-	if (ev_hup)
-		event_free(ev_hup);
-	worker_free(&dm.worker);
+	rc = daemon_run(file, p);
 	policy_unref(p);
 	return rc;
 }

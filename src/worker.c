@@ -1,88 +1,86 @@
 /*
- * A worker: an event loop with its own evhttp front and upstream pool.
- * The base uses the epoll changelist, which folds the per-request
- * epoll_ctl calls evhttp otherwise makes (measured: about a third of the CPU
- * of a bare preflight answer).
+ * A worker thread. The base uses the epoll changelist, which folds the
+ * per-request epoll_ctl calls evhttp otherwise makes (measured: about a third
+ * of the CPU of a bare preflight answer), and no locks: other threads reach
+ * it only through the mailbox and its doorbell.
  */
 #include "worker.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
+#include <event2/listener.h>
 
 #include "front.h"
 #include "log.h"
 
 /* Idle upstream connections kept per upstream address. */
 #define WORKER_POOL_IDLE 64
+/* The kernel caps it at net.core.somaxconn; a burst of connections waits
+ * here (also while accepting is paused at max_connections). */
+#define WORKER_BACKLOG 4096
 
-static void log_bound(struct evhttp_bound_socket *bs)
+enum {
+	WORKER_CMD_DRAIN = 1u << 0,
+	WORKER_CMD_STOP = 1u << 1,
+	WORKER_CMD_RESUME = 1u << 2,
+};
+
+static void set_listening(struct worker *w, bool on)
 {
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
-	char host[INET6_ADDRSTRLEN];
+	for (size_t i = 0; i < w->nbound; i++) {
+		struct evconnlistener *l = evhttp_bound_socket_get_listener(w->bound[i]);
+		if (on)
+			evconnlistener_enable(l);
+		else
+			evconnlistener_disable(l);
+	}
+}
 
-	if (getsockname(evhttp_bound_socket_get_fd(bs), (struct sockaddr *)&ss, &len) < 0)
+void worker_pause_accept(struct worker *w)
+{
+	if (!atomic_exchange(&w->accept_paused, true)) {
+		set_listening(w, false);
+		log_msg(POLICY_LOG_WARN, "worker %d: max_connections (%u) reached: not accepting",
+		        w->index, atomic_load(&w->group->max_connections));
+	}
+}
+
+static void resume_accept(struct worker *w)
+{
+	if (w->draining || !atomic_load(&w->accept_paused))
 		return;
-	if (ss.ss_family == AF_INET6) {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-		inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host));
-		log_msg(POLICY_LOG_INFO, "listening on [%s]:%u", host, ntohs(s6->sin6_port));
-	} else {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-		inet_ntop(AF_INET, &s4->sin_addr, host, sizeof(host));
-		log_msg(POLICY_LOG_INFO, "listening on %s:%u", host, ntohs(s4->sin_port));
-	}
+	if (atomic_load(&w->group->open) >= atomic_load(&w->group->max_connections))
+		return;
+	atomic_store(&w->accept_paused, false);
+	set_listening(w, true);
+	log_msg(POLICY_LOG_INFO, "worker %d: accepting again", w->index);
 }
 
-int worker_init(struct worker *w, int index, struct policy *p, char *err, size_t errsz)
+void worker_conn_closed(struct worker *w)
 {
-	struct event_config *cfg = NULL;
+	struct worker_group *g = w->group;
+	unsigned open = atomic_fetch_sub(&g->open, 1) - 1;
 
-	memset(w, 0, sizeof(*w));
-	w->index = index;
-	cfg = event_config_new();
-	if (cfg == NULL)
-		goto oom;
-	event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
-	w->base = event_base_new_with_config(cfg);
-	event_config_free(cfg);
-	if (w->base == NULL)
-		goto oom;
-	w->http = evhttp_new(w->base);
-	w->pool = upstream_pool_new(w->base, WORKER_POOL_IDLE);
-	if (w->http == NULL || w->pool == NULL)
-		goto oom;
-	evhttp_set_allowed_methods(w->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
-	                                        EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
-	                                        EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE |
-	                                        EVHTTP_REQ_PATCH);
-	evhttp_set_default_content_type(w->http, NULL);
-	evhttp_set_gencb(w->http, front_handle, w);
-	worker_set_policy(w, p);
-
-	for (size_t i = 0; i < p->nlisten; i++) {
-		const struct policy_addr *a = &p->listen[i];
-		struct evhttp_bound_socket *bs =
-		    evhttp_bind_socket_with_handle(w->http, a->host, a->port);
-		if (bs == NULL) {
-			snprintf(err, errsz, "cannot listen on %s: %s", a->text, strerror(errno));
-			return -1;
+	if (open < atomic_load(&g->max_connections)) {
+		for (size_t i = 0; i < g->n; i++) {
+			struct worker *o = &g->v[i];
+			if (!atomic_load(&o->accept_paused))
+				continue;
+			if (o == w)
+				resume_accept(w);
+			else
+				worker_post_resume(o);
 		}
-		log_bound(bs);
 	}
-	return 0;
-oom:
-	snprintf(err, errsz, "out of memory creating the event loop");
-	return -1;
+	if (w->draining && w->conns.n == 0 && w->conns.nfresh == 0)
+		event_base_loopbreak(w->base);
 }
 
-/* The limits evhttp enforces come from the policy too, so a reload applies
- * them here along with the swap. Connections already open keep the client
- * timeout they were accepted with. */
+/* The limits evhttp enforces come from the policy too, so a new policy
+ * applies them here along with the swap. Connections already open keep the
+ * client timeout they were accepted with. */
 void worker_set_policy(struct worker *w, struct policy *p)
 {
 	struct timeval tv;
@@ -97,24 +95,198 @@ void worker_set_policy(struct worker *w, struct policy *p)
 	w->policy = p;
 }
 
-int worker_run(struct worker *w)
+static void drain(struct worker *w)
 {
-	return event_base_dispatch(w->base);
+	if (w->draining)
+		return;
+	w->draining = true;
+	/* Closing the listeners (not just disabling them) refuses new
+	 * connections at once instead of leaving them in a backlog nobody
+	 * will read; another process on the same port takes them. */
+	for (size_t i = 0; i < w->nbound; i++)
+		evhttp_del_accept_socket(w->http, w->bound[i]);
+	w->nbound = 0;
+	conn_drain(w);
+	if (w->conns.n == 0 && w->conns.nfresh == 0)
+		event_base_loopbreak(w->base);
 }
 
-void worker_stop(struct worker *w)
+static void on_mail(void *arg)
 {
-	event_base_loopbreak(w->base);
+	struct worker *w = arg;
+	struct policy *p;
+	unsigned cmds;
+
+	pthread_mutex_lock(&w->lock);
+	p = w->mbox_policy;
+	cmds = w->mbox_cmds;
+	w->mbox_policy = NULL;
+	w->mbox_cmds = 0;
+	pthread_mutex_unlock(&w->lock);
+
+	if (p) {
+		worker_set_policy(w, p);
+		policy_unref(p);
+	}
+	if (cmds & WORKER_CMD_STOP) {
+		event_base_loopbreak(w->base);
+		return;
+	}
+	if (cmds & WORKER_CMD_DRAIN)
+		drain(w);
+	if (cmds & WORKER_CMD_RESUME)
+		resume_accept(w);
+}
+
+static void post(struct worker *w, struct policy *p, unsigned cmds)
+{
+	struct policy *old;
+
+	pthread_mutex_lock(&w->lock);
+	old = w->mbox_policy;
+	if (p)
+		w->mbox_policy = policy_ref(p);
+	else
+		old = NULL;
+	w->mbox_cmds |= cmds;
+	pthread_mutex_unlock(&w->lock);
+	policy_unref(old); /* a newer policy arrived before the worker took this one */
+	wake_ring(w->wake);
+}
+
+void worker_post_policy(struct worker *w, struct policy *p)
+{
+	post(w, p, 0);
+}
+
+void worker_post_drain(struct worker *w)
+{
+	post(w, NULL, WORKER_CMD_DRAIN);
+}
+
+void worker_post_stop(struct worker *w)
+{
+	post(w, NULL, WORKER_CMD_STOP);
+}
+
+void worker_post_resume(struct worker *w)
+{
+	post(w, NULL, WORKER_CMD_RESUME);
+}
+
+int worker_init(struct worker *w, struct worker_group *g, int index, struct policy *p, char *err,
+                size_t errsz)
+{
+	struct event_config *cfg = NULL;
+
+	memset(w, 0, sizeof(*w));
+	w->index = index;
+	w->group = g;
+	metrics_init(&w->metrics);
+	pthread_mutex_init(&w->lock, NULL);
+	cfg = event_config_new();
+	if (cfg == NULL)
+		goto oom;
+	event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST | EVENT_BASE_FLAG_NOLOCK);
+	w->base = event_base_new_with_config(cfg);
+	event_config_free(cfg);
+	if (w->base == NULL)
+		goto oom;
+	w->http = evhttp_new(w->base);
+	w->pool = upstream_pool_new(w->base, WORKER_POOL_IDLE);
+	w->wake = wake_new(w->base, on_mail, w);
+	if (w->http == NULL || w->pool == NULL || w->wake == NULL || conn_setup(w) < 0)
+		goto oom;
+	evhttp_set_allowed_methods(w->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+	                                        EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+	                                        EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE |
+	                                        EVHTTP_REQ_PATCH);
+	evhttp_set_default_content_type(w->http, NULL);
+	evhttp_set_gencb(w->http, front_handle, w);
+	worker_set_policy(w, p);
+	return 0;
+oom:
+	snprintf(err, errsz, "out of memory creating an event loop");
+	return -1;
+}
+
+int worker_listen(struct worker *w, const struct sockaddr *sa, socklen_t len, char *err,
+                  size_t errsz)
+{
+	unsigned flags = LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE;
+	struct evconnlistener *l;
+	struct evhttp_bound_socket *bs, **v;
+
+	/* Only a group needs SO_REUSEPORT; alone, a second process on the
+	 * same port gets a clear "address in use" instead of half the
+	 * connections. */
+	if (w->group->n > 1)
+		flags |= LEV_OPT_REUSEABLE_PORT;
+	v = realloc(w->bound, (w->nbound + 1) * sizeof(*v));
+	if (v == NULL) {
+		snprintf(err, errsz, "out of memory");
+		return -1;
+	}
+	w->bound = v;
+	l = evconnlistener_new_bind(w->base, NULL, NULL, flags, WORKER_BACKLOG, sa, (int)len);
+	if (l == NULL) {
+		snprintf(err, errsz, "%s", strerror(errno));
+		return -1;
+	}
+	bs = evhttp_bind_listener(w->http, l);
+	if (bs == NULL) {
+		evconnlistener_free(l);
+		snprintf(err, errsz, "out of memory");
+		return -1;
+	}
+	w->bound[w->nbound++] = bs;
+	return 0;
+}
+
+int worker_listener_fd(const struct worker *w, size_t i)
+{
+	return (int)evhttp_bound_socket_get_fd(w->bound[i]);
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+
+	event_base_dispatch(w->base);
+	atomic_store(&w->exited, true);
+	wake_ring(w->group->main_wake);
+	return NULL;
+}
+
+int worker_start(struct worker *w)
+{
+	int rc = pthread_create(&w->thread, NULL, worker_main, w);
+
+	if (rc != 0) {
+		errno = rc;
+		return -1;
+	}
+	w->started = true;
+	return 0;
 }
 
 void worker_free(struct worker *w)
 {
+	if (w->started)
+		pthread_join(w->thread, NULL);
+	/* evhttp first: closing its connections ends their exchanges, which
+	 * abort their upstream calls into the pool. */
 	if (w->http)
 		evhttp_free(w->http);
+	conn_teardown(w);
 	if (w->pool)
 		upstream_pool_free(w->pool);
+	wake_free(w->wake);
 	if (w->base)
 		event_base_free(w->base);
 	policy_unref(w->policy);
+	policy_unref(w->mbox_policy);
+	free(w->bound);
+	pthread_mutex_destroy(&w->lock);
 	memset(w, 0, sizeof(*w));
 }
