@@ -26,7 +26,10 @@ struct exchange {
 	char upstream[32]; /* upstream status or error, for the log */
 	uint64_t bytes;    /* body bytes sent to the client */
 	bool head_sent, paused;
-	char client[64];
+	bool watching; /* watch_client changed the connection's callbacks */
+	char peer[64]; /* the client's address, without brackets */
+	uint16_t peer_port;
+	struct exchange *next_spare; /* in the worker's list of spares */
 	/* The decision borrows the facts, which borrow req's headers. */
 	struct cors_facts facts;
 	struct cors_decision dec;
@@ -34,6 +37,8 @@ struct exchange {
 
 /* A new exchange for req under the worker's current policy; NULL on OOM. */
 struct exchange *exchange_new(struct worker *w, struct evhttp_request *req);
+/* Frees the worker's spare exchanges (at the worker's end). */
+void exchange_free_spares(struct worker *w);
 /* Proxy req to the rule's upstream; the exchange ends itself. */
 void exchange_proxy(struct exchange *ex);
 /* Answer locally with the decision's headers, then end; close: close the

@@ -18,6 +18,11 @@ void front_handle(struct evhttp_request *req, void *arg);
 int front_add_cors_headers(struct evkeyvalq *out, const struct cors_decision *d,
                            struct str upstream_vary);
 
+/* Adds a Date header from the worker's per-second cache (evhttp would
+ * format one per answer). Returns 0, -1 on OOM. */
+struct worker;
+int front_add_date(struct worker *w, struct evkeyvalq *out);
+
 uint64_t front_now_ns(void);
 
 #endif

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include "conn.h"
@@ -23,6 +24,7 @@
 #include "wake.h"
 
 struct worker;
+struct exchange;
 
 /* Shared by every worker of a daemon; owned by the daemon. */
 struct worker_group {
@@ -42,6 +44,10 @@ struct worker {
 	struct policy *policy; /* one reference, owned by the worker */
 	struct conn_table conns;
 	struct metrics metrics; /* written by this worker only */
+	struct exchange *spare; /* finished exchanges kept for reuse (exchange.c) */
+	time_t date_sec;        /* the second date[] was formatted for (front.c) */
+	char date[40];
+	size_t nspare;
 	struct evhttp_bound_socket **bound;
 	size_t nbound;
 	bool draining;             /* listeners closed; connections close when idle */

@@ -7,6 +7,7 @@
  */
 #include "front.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -17,6 +18,7 @@
 #include "exchange.h"
 #include "hdr.h"
 #include "log.h"
+#include "worker.h"
 
 uint64_t front_now_ns(void)
 {
@@ -67,6 +69,23 @@ int front_add_cors_headers(struct evkeyvalq *out, const struct cors_decision *d,
 	}
 	if (d->nvary == 0 && upstream_vary.p == NULL)
 		return 0;
+	if (upstream_vary.p == NULL) {
+		/* The decision's own tokens are distinct constants: no merge. */
+		size_t len = 0;
+		for (size_t i = 0; i < d->nvary; i++) {
+			size_t n = strlen(d->vary[i]);
+			if (len + n + 2 >= sizeof(value))
+				break;
+			if (i) {
+				memcpy(value + len, ", ", 2);
+				len += 2;
+			}
+			memcpy(value + len, d->vary[i], n);
+			len += n;
+		}
+		value[len] = '\0';
+		return evhttp_add_header(out, "Vary", value);
+	}
 	vary = hdr_vary_merge(upstream_vary, d->vary, d->nvary);
 	if (vary == NULL)
 		return -1;
@@ -76,6 +95,28 @@ int front_add_cors_headers(struct evkeyvalq *out, const struct cors_decision *d,
 	}
 	free(vary);
 	return 0;
+}
+
+int front_add_date(struct worker *w, struct evkeyvalq *out)
+{
+	static const char days[7][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+	static const char months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+	                                   "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+	struct timeval now;
+
+	/* evhttp formats a Date for every answer (a tenth of a preflight's
+	 * CPU); one per second per worker is enough. */
+	event_base_gettimeofday_cached(w->base, &now);
+	if (now.tv_sec != w->date_sec || w->date[0] == '\0') {
+		struct tm tm;
+		time_t t = now.tv_sec;
+		gmtime_r(&t, &tm);
+		snprintf(w->date, sizeof(w->date), "%s, %02d %s %04d %02d:%02d:%02d GMT",
+		         days[tm.tm_wday % 7], tm.tm_mday, months[tm.tm_mon % 12],
+		         tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+		w->date_sec = now.tv_sec;
+	}
+	return evhttp_add_header(out, "Date", w->date);
 }
 
 /* SPEC rule 7. Returns NULL when the head may go on, else why not. */

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <event2/listener.h>
 
+#include "exchange.h"
 #include "front.h"
 #include "log.h"
 
@@ -279,6 +280,7 @@ void worker_free(struct worker *w)
 	if (w->http)
 		evhttp_free(w->http);
 	conn_teardown(w);
+	exchange_free_spares(w);
 	if (w->pool)
 		upstream_pool_free(w->pool);
 	wake_free(w->wake);
