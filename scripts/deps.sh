@@ -5,7 +5,7 @@ set -euo pipefail
 
 want=(build-essential cmake pkg-config libevent-dev libyaml-dev)
 if [ "${1:-build}" = test ]; then
-  want+=(check python3 curl)
+  want+=(check python3 curl systemd)  # systemd: systemd-analyze for tests/integration/test_deploy.py
 fi
 
 missing=()
