@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include "hdr.h"
+#include "hint.h"
 #include "policy.h"
 #include "str.h"
 
@@ -81,6 +82,9 @@ struct cors_decision {
 	bool report_only;        /* denied, but answered as if allowed */
 	const char *origin_rule; /* text of the origin entry that matched, or NULL */
 	struct str detail;       /* the header or method that failed, if any */
+	/* Under a denial: one line naming the closest rule and how the request
+	 * differs from it (hint.h); "" otherwise. Safe to log and to send. */
+	char hint[HINT_MAX];
 
 	/* What to answer. local_status != 0: answer locally with this status
 	 * and body (preflight under `answer`, or enforce's 403); 0: proxy. */
@@ -93,9 +97,12 @@ struct cors_decision {
 	const char *vary[CORS_MAX_VARY]; /* tokens to merge into Vary */
 
 	char acah_buf[HDR_ACRH_MAX_BYTES + 2 * HDR_ACRH_MAX_NAMES + 1];
-	char body_buf[256];
+	char body_buf[512];
 };
 
+/* An empty decision (no policy, plain, no headers, no hint), for callers
+ * that may log one before cors_decide ran. cors_decide starts with it. */
+void cors_decision_reset(struct cors_decision *d);
 void cors_decide(const struct policy *p, const struct cors_facts *f, struct cors_decision *d);
 
 const char *cors_kind_name(enum cors_kind k);       /* "preflight", "actual", "plain" */

@@ -15,6 +15,7 @@
 #include <event2/keyvalq_struct.h>
 
 #include "daemon.h"
+#include "explain.h"
 #include "log.h"
 #include "metrics.h"
 
@@ -73,6 +74,54 @@ static void serve_metrics(struct admin *a, struct evhttp_request *req)
 	free(body);
 }
 
+/* GET /explain?method=&path=&host=&origin=&headers=&private_network=:
+ * the decision the running policy makes for that request, as JSON. */
+static void serve_explain(struct admin *a, struct evhttp_request *req, const struct evhttp_uri *uri)
+{
+	struct evkeyvalq params;
+	struct cors_facts *facts = malloc(sizeof(*facts));
+	struct cors_decision *dec = malloc(sizeof(*dec));
+	const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
+	const char *why = NULL, *pn;
+	char *json = NULL, msg[256];
+	size_t len = 0;
+
+	params.tqh_first = NULL; /* TAILQ_INIT, which event2 does not export */
+	params.tqh_last = &params.tqh_first;
+	if (facts == NULL || dec == NULL) {
+		text(req, 503, "Service Unavailable", "out of memory\n");
+		goto out;
+	}
+	if (query && evhttp_parse_query_str(query, &params) < 0) {
+		why = "the query string is not valid percent-encoding";
+	} else {
+		pn = evhttp_find_header(&params, "private_network");
+		if (explain_facts_from_params(
+		        facts, evhttp_find_header(&params, "method"),
+		        evhttp_find_header(&params, "path"), evhttp_find_header(&params, "host"),
+		        evhttp_find_header(&params, "origin"),
+		        evhttp_find_header(&params, "headers"),
+		        pn && (strcmp(pn, "true") == 0 || strcmp(pn, "1") == 0), &why) == 0) {
+			cors_decide(a->dm->policy, facts, dec);
+			json = explain_json(a->dm->policy, facts, dec, &len);
+		}
+	}
+	if (why != NULL) {
+		/* why is one of explain's static sentences: no escaping needed. */
+		snprintf(msg, sizeof(msg), "{\"error\": \"%s\"}\n", why);
+		reply(req, 400, "Bad Request", "application/json", msg, strlen(msg));
+	} else if (json == NULL) {
+		text(req, 503, "Service Unavailable", "out of memory\n");
+	} else {
+		reply(req, 200, "OK", "application/json", json, len);
+	}
+out:
+	evhttp_clear_headers(&params);
+	free(json);
+	free(facts);
+	free(dec);
+}
+
 static void on_request(struct evhttp_request *req, void *arg)
 {
 	struct admin *a = arg;
@@ -93,6 +142,8 @@ static void on_request(struct evhttp_request *req, void *arg)
 			text(req, 200, "OK", "ok\n");
 	} else if (path && strcmp(path, "/metrics") == 0) {
 		serve_metrics(a, req);
+	} else if (path && strcmp(path, "/explain") == 0) {
+		serve_explain(a, req, uri);
 	} else {
 		text(req, 404, "Not Found", "not found: try /healthz, /metrics or /explain\n");
 	}

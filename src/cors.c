@@ -155,16 +155,14 @@ static bool header_allowed(const struct policy_rule *r, struct str name)
 /* Which origin entry accepts this request, or NULL. An Origin that is not
  * one valid serialized origin is accepted only by "*". */
 static const char *match_origin(const struct policy_rule *r, const struct cors_facts *f,
-                                bool *valid)
+                                struct origin_norm *norm, bool *valid)
 {
-	struct origin_norm norm;
-
-	*valid = f->origin_lines == 1 && origin_normalize(f->origin, &norm) == 0;
+	*valid = f->origin_lines == 1 && origin_normalize(f->origin, norm) == 0;
 	for (size_t i = 0; i < r->norigins; i++) {
 		const struct origin_rule *o = &r->origins[i];
 		if (o->kind == ORIGIN_RULE_ANY)
 			return o->text;
-		if (*valid && origin_rule_match(o, &norm))
+		if (*valid && origin_rule_match(o, norm))
 			return o->text;
 	}
 	return NULL;
@@ -218,27 +216,54 @@ static struct str join_names(struct cors_decision *d, const struct hdr_names *na
 	return (struct str){d->acah_buf, len};
 }
 
-static void deny_body(struct cors_decision *d, const char *what)
+/* The denial's hint: computed for every denial (the access log names it
+ * under deny: omit and report_only too), never for an allowed request. */
+static void make_hint(struct cors_decision *d, const struct policy_rule *r,
+                      const struct cors_facts *f, const struct origin_norm *norm)
 {
-	const struct policy_rule *r = d->rule;
-	const char *kind = d->kind == CORS_KIND_PREFLIGHT ? "preflight" : "request";
-
 	switch (d->reason) {
+	case CORS_REASON_ORIGIN:
+	case CORS_REASON_ORIGIN_INVALID:
+		hint_origin(r, f->origin, f->origin_lines, norm, d->hint, sizeof(d->hint));
+		break;
 	case CORS_REASON_METHOD:
-		snprintf(d->body_buf, sizeof(d->body_buf),
-		         "CORS %s denied by policy %s: method %.*s not allowed\n", kind, r->name,
-		         (int)(d->detail.n > 64 ? 64 : d->detail.n), d->detail.p);
+		hint_method(r, f->acr_method, d->hint, sizeof(d->hint));
 		break;
 	case CORS_REASON_HEADER:
-		snprintf(d->body_buf, sizeof(d->body_buf),
-		         "CORS %s denied by policy %s: header %.*s not allowed\n", kind, r->name,
-		         (int)(d->detail.n > 64 ? 64 : d->detail.n), d->detail.p);
+		hint_header(r, d->detail, d->hint, sizeof(d->hint));
+		break;
+	case CORS_REASON_TOO_MANY_HEADERS:
+		snprintf(d->hint, sizeof(d->hint),
+		         "too many headers: Access-Control-Request-Headers names more than %d "
+		         "headers or %d bytes of names",
+		         HDR_ACRH_MAX_NAMES, HDR_ACRH_MAX_BYTES);
+		break;
+	case CORS_REASON_HEADER_INVALID:
+		snprintf(d->hint, sizeof(d->hint),
+		         "invalid header name: Access-Control-Request-Headers holds a name that is "
+		         "not a token");
 		break;
 	default:
-		snprintf(d->body_buf, sizeof(d->body_buf), "CORS %s denied by policy %s: %s\n",
-		         kind, r->name, what);
+		d->hint[0] = '\0';
 		break;
 	}
+}
+
+/* One line of plain text: the hint never holds a raw request byte that
+ * could end or forge it (hint.h), and the policy name is escaped too. */
+static void deny_body(struct cors_decision *d)
+{
+	struct hint_buf b;
+
+	hint_buf_init(&b, d->body_buf, sizeof(d->body_buf) - 1);
+	hint_puts(&b, d->kind == CORS_KIND_PREFLIGHT ? "CORS preflight" : "CORS request");
+	hint_puts(&b, " denied by policy ");
+	hint_put_safe(&b, str_c(d->rule->name), HINT_TOKEN_SHOWN);
+	hint_puts(&b, ": ");
+	hint_puts(&b, d->hint);
+	/* The newline is kept even when the text was cut. */
+	d->body_buf[b.len] = '\n';
+	d->body_buf[b.len + 1] = '\0';
 	d->body = d->body_buf;
 }
 
@@ -285,7 +310,7 @@ static void judge_preflight(struct cors_decision *d, const struct policy_rule *r
 }
 
 static void decide_preflight(struct cors_decision *d, const struct policy_rule *r,
-                             const struct cors_facts *f, bool origin_valid)
+                             const struct cors_facts *f, const struct origin_norm *norm)
 {
 	struct hdr_names names;
 	bool answer_as_allowed;
@@ -299,13 +324,14 @@ static void decide_preflight(struct cors_decision *d, const struct policy_rule *
 	names.n = 0;
 	if (d->verdict == CORS_VERDICT_ALLOW)
 		judge_preflight(d, r, f, &names);
-	if (d->verdict == CORS_VERDICT_DENY && r->report_only)
-		d->report_only = true;
+	if (d->verdict == CORS_VERDICT_DENY) {
+		make_hint(d, r, f, norm);
+		d->report_only = r->report_only;
+	}
 
 	/* A report-only denial of an invalid origin still cannot echo it. */
-	answer_as_allowed =
-	    d->verdict == CORS_VERDICT_ALLOW ||
-	    (d->report_only && (origin_valid || (r->any_origin && !r->credentials)));
+	answer_as_allowed = d->verdict == CORS_VERDICT_ALLOW ||
+	                    (d->report_only && (norm || (r->any_origin && !r->credentials)));
 	if (answer_as_allowed) {
 		add_allow_origin(d, r, f);
 		add_header(d, "Access-Control-Allow-Methods", str_c(r->allow_methods_value));
@@ -323,13 +349,11 @@ static void decide_preflight(struct cors_decision *d, const struct policy_rule *
 		return;
 	}
 	d->local_status = 403;
-	deny_body(d, d->reason == CORS_REASON_TOO_MANY_HEADERS ? "too many headers"
-	             : d->reason == CORS_REASON_HEADER_INVALID ? "invalid header name"
-	                                                       : "origin not allowed");
+	deny_body(d);
 }
 
 static void decide_actual(struct cors_decision *d, const struct policy_rule *r,
-                          const struct cors_facts *f, bool origin_valid)
+                          const struct cors_facts *f, const struct origin_norm *norm)
 {
 	if (r->vary_origin)
 		add_vary(d, "Origin");
@@ -338,9 +362,11 @@ static void decide_actual(struct cors_decision *d, const struct policy_rule *r,
 		d->reason = CORS_REASON_SAME_ORIGIN;
 		return;
 	}
-	if (d->verdict == CORS_VERDICT_DENY && r->report_only)
-		d->report_only = true;
-	if (d->verdict == CORS_VERDICT_ALLOW || (d->report_only && origin_valid)) {
+	if (d->verdict == CORS_VERDICT_DENY) {
+		make_hint(d, r, f, norm);
+		d->report_only = r->report_only;
+	}
+	if (d->verdict == CORS_VERDICT_ALLOW || (d->report_only && norm)) {
 		add_allow_origin(d, r, f);
 		if (r->expose_value)
 			add_header(d, "Access-Control-Expose-Headers", str_c(r->expose_value));
@@ -348,27 +374,35 @@ static void decide_actual(struct cors_decision *d, const struct policy_rule *r,
 	}
 	if (d->verdict == CORS_VERDICT_DENY && r->enforce && !d->report_only) {
 		d->local_status = 403;
-		deny_body(d, "origin not allowed");
+		deny_body(d);
 	}
 }
 
-void cors_decide(const struct policy *p, const struct cors_facts *f, struct cors_decision *d)
+void cors_decision_reset(struct cors_decision *d)
 {
-	const struct policy_rule *r;
-	bool origin_valid = false;
-
 	d->rule = NULL;
+	d->kind = CORS_KIND_PLAIN;
 	d->verdict = CORS_VERDICT_NONE;
 	d->reason = CORS_REASON_NO_POLICY;
 	d->report_only = false;
 	d->origin_rule = NULL;
 	d->detail = STR_NULL;
+	d->hint[0] = '\0';
 	d->local_status = 0;
 	d->body = "";
 	d->nheaders = 0;
 	d->nvary = 0;
 	d->acah_buf[0] = '\0';
 	d->body_buf[0] = '\0';
+}
+
+void cors_decide(const struct policy *p, const struct cors_facts *f, struct cors_decision *d)
+{
+	const struct policy_rule *r;
+	struct origin_norm norm;
+	bool origin_valid = false;
+
+	cors_decision_reset(d);
 
 	if (f->origin.p == NULL)
 		d->kind = CORS_KIND_PLAIN;
@@ -397,12 +431,12 @@ void cors_decide(const struct policy *p, const struct cors_facts *f, struct cors
 		return;
 	}
 
-	d->origin_rule = match_origin(r, f, &origin_valid);
+	d->origin_rule = match_origin(r, f, &norm, &origin_valid);
 	d->verdict = d->origin_rule ? CORS_VERDICT_ALLOW : CORS_VERDICT_DENY;
 	d->reason =
 	    d->origin_rule || origin_valid ? CORS_REASON_ORIGIN : CORS_REASON_ORIGIN_INVALID;
 	if (d->kind == CORS_KIND_PREFLIGHT)
-		decide_preflight(d, r, f, origin_valid);
+		decide_preflight(d, r, f, origin_valid ? &norm : NULL);
 	else
-		decide_actual(d, r, f, origin_valid);
+		decide_actual(d, r, f, origin_valid ? &norm : NULL);
 }

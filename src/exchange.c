@@ -61,16 +61,7 @@ struct exchange *exchange_new(struct worker *w, struct evhttp_request *req)
 	ex->start_ns = front_now_ns();
 	strcpy(ex->upstream, "-");
 	cors_facts_init(&ex->facts, STR_NULL, STR_NULL);
-	ex->dec.rule = NULL;
-	ex->dec.kind = CORS_KIND_PLAIN;
-	ex->dec.verdict = CORS_VERDICT_NONE;
-	ex->dec.reason = CORS_REASON_NO_POLICY;
-	ex->dec.report_only = false;
-	ex->dec.origin_rule = NULL;
-	ex->dec.detail = STR_NULL;
-	ex->dec.nheaders = ex->dec.nvary = 0;
-	ex->dec.local_status = 0;
-	ex->dec.body = "";
+	cors_decision_reset(&ex->dec);
 	if (ex->evcon)
 		evhttp_connection_get_peer(ex->evcon, &addr, &port);
 	if (addr == NULL || strlen(addr) >= sizeof(ex->peer))
@@ -85,7 +76,7 @@ static void log_access(const struct exchange *ex)
 	const struct cors_decision *d = &ex->dec;
 	const struct cors_facts *f = &ex->facts;
 	char status[16], bytes[24], dur[32], worker[16], client[sizeof(ex->peer) + 8];
-	struct log_kv kv[17];
+	struct log_kv kv[18];
 	size_t n = 0;
 	uint64_t ns = front_now_ns() - ex->start_ns;
 
@@ -110,6 +101,8 @@ static void log_access(const struct exchange *ex)
 	kv[n++] = (struct log_kv){"reason", str_c(cors_reason_name(d->reason)), false};
 	if (d->detail.p)
 		kv[n++] = (struct log_kv){"detail", d->detail, false};
+	if (d->hint[0])
+		kv[n++] = (struct log_kv){"hint", str_c(d->hint), false};
 	if (d->origin_rule)
 		kv[n++] = (struct log_kv){"origin_rule", str_c(d->origin_rule), false};
 	if (d->report_only)

@@ -9,6 +9,7 @@
 
 #include "config.h"
 #include "cors.h"
+#include "explain.h"
 #include "head.h"
 #include "log.h"
 #include "daemon.h"
@@ -83,11 +84,7 @@ static char *read_all(const char *file, size_t *len)
 	return buf;
 }
 
-static void print_header(const char *name, struct str value)
-{
-	printf("%s: %.*s\n", name, (int)value.n, value.p);
-}
-
+/* The report is explain_text's, shared with the admin's GET /explain. */
 static int cmd_explain(const char *config, const char *file)
 {
 	struct policy *p;
@@ -95,8 +92,8 @@ static int cmd_explain(const char *config, const char *file)
 	struct cors_facts *facts = NULL;
 	struct cors_decision *dec = NULL;
 	char err[160];
-	char *buf = NULL;
-	size_t len;
+	char *buf = NULL, *text = NULL;
+	size_t len, tlen;
 	int rc = 1;
 
 	p = load(config, true, false);
@@ -122,34 +119,15 @@ static int cmd_explain(const char *config, const char *file)
 	for (size_t i = 0; i < head->nfields; i++)
 		cors_facts_add_header(facts, head->fields[i].name, head->fields[i].value);
 	cors_decide(p, facts, dec);
-
-	printf("policy: %s\n", dec->rule ? dec->rule->name : "-");
-	printf("kind: %s\n", cors_kind_name(dec->kind));
-	printf("verdict: %s%s\n", cors_verdict_name(dec->verdict),
-	       dec->report_only ? " (report_only: answered as allowed)" : "");
-	printf("reason: %s", cors_reason_name(dec->reason));
-	if (dec->detail.p)
-		printf(" (%.*s)", (int)dec->detail.n, dec->detail.p);
-	if (dec->origin_rule)
-		printf(" (matched \"%s\")", dec->origin_rule);
-	printf("\n");
-	if (dec->local_status)
-		printf("status: %d\n", dec->local_status);
-	else
-		printf("status: upstream\n");
-	printf("\n");
-	for (size_t i = 0; i < dec->nheaders; i++)
-		print_header(dec->headers[i].name, dec->headers[i].value);
-	if (dec->nvary) {
-		printf("Vary: ");
-		for (size_t i = 0; i < dec->nvary; i++)
-			printf("%s%s", i ? ", " : "", dec->vary[i]);
-		printf("\n");
+	text = explain_text(p, facts, dec, &tlen);
+	if (text == NULL) {
+		fprintf(stderr, "corsd: out of memory\n");
+		goto out;
 	}
-	if (dec->local_status && dec->body[0])
-		printf("\n%s", dec->body);
+	fwrite(text, 1, tlen, stdout);
 	rc = 0;
 out:
+	free(text);
 	free(buf);
 	free(head);
 	free(facts);

@@ -215,6 +215,83 @@ class CliTest(unittest.TestCase):
         self.assertRegex(out, r"(?m)^status: 403$")
         self.assertNotRegex(out, r"(?mi)^Access-Control-Allow-")
 
+    def test_explain_hint_and_trace(self):
+        cfg = make_config("http://127.0.0.1:9", [
+            {"name": "api", "path": "/api", "origins": ["http://localhost:3000"],
+             "methods": ["GET", "PUT"], "headers": ["X-Request-ID"]}])
+        path = self.write("ex3.yaml", to_yaml(cfg))
+        cases = [
+            (preflight_hdrs("http://localhost:5173", "PUT"), "origin",
+             "origin `http://localhost:5173` not allowed: closest entry "
+             "`http://localhost:3000` differs in port (5173 vs 3000)"),
+            (preflight_hdrs("http://localhost:3000", "put"), "method",
+             "method `put` not allowed: not in methods [GET, PUT]; methods compare "
+             "case-sensitively: `put` is not `PUT`"),
+            (preflight_hdrs("http://localhost:3000", "GET", "X-Requestid"), "header",
+             "header `X-Requestid` not allowed: not in headers [X-Request-ID]; "
+             "`X-Request-ID` is 1 edit away"),
+        ]
+        for hdrs, reason, hint in cases:
+            with self.subTest(reason=reason):
+                head = build_request("OPTIONS", "/api/x", hdrs)
+                rc, out, err = run_corsd(["-c", path, "--explain", "-"], input=head)
+                self.assertEqual(rc, 0, out + err)
+                self.assertRegex(out, r"(?m)^verdict: denied$")
+                self.assertRegex(out, r"(?m)^reason: %s\b" % reason)
+                self.assertIn("\nhint: %s\n" % hint, out)
+                # the 403 body, then the numbered trace, which ends the report
+                self.assertIn("\n\nCORS preflight denied by policy api: %s\n" % hint, out)
+                trace = out.split("\ntrace:\n", 1)[1]
+                steps = re.findall(r"(?m)^  (\d+)\. (.+)$", trace)
+                self.assertEqual([int(n) for n, _ in steps], list(range(1, len(steps) + 1)),
+                                 out)
+                self.assertEqual(len(steps), len(trace.splitlines()), out)
+                texts = [t for _, t in steps]
+                self.assertTrue(texts[0].startswith("policy api (line "), out)
+                self.assertEqual(texts[1], "kind: preflight (OPTIONS with Origin and "
+                                 "Access-Control-Request-Method)")
+                self.assertIn(hint, texts, out)
+                self.assertTrue(texts[-1].startswith("deny: reject: 403"), out)
+        # allowed: no hint line, the trace says which entry matched
+        head = build_request("OPTIONS", "/api/x", preflight_hdrs(
+            "http://localhost:3000", "PUT", "x-request-id"))
+        rc, out, err = run_corsd(["-c", path, "--explain", "-"], input=head)
+        self.assertEqual(rc, 0, out + err)
+        self.assertNotRegex(out, r"(?m)^hint:")
+        self.assertRegex(out, r'(?m)^  3\. origin `http://localhost:3000` matched entry '
+                         r'"http://localhost:3000" \(line \d+\)$')
+        self.assertRegex(out, r"(?m)^  4\. method PUT allowed \(in methods\)$")
+        self.assertRegex(out, r"(?m)^  5\. header x-request-id allowed \(in headers\)$")
+
+    def test_explain_invalid_origin_is_escaped(self):
+        path = self.write("ex4.yaml", to_yaml(self.valid_config()))
+        head = (b"GET /x HTTP/1.1\r\nHost: h\r\nOrigin: https://a.example/\x1b[31m\xff\r\n"
+                b"\r\n")
+        rc, out, err = run_corsd(["-c", path, "--explain", "-"], input=head)
+        self.assertEqual(rc, 0, out + err)
+        self.assertRegex(out, r"(?m)^reason: origin_invalid$")
+        self.assertRegex(out, r"(?m)^hint: origin not allowed: the Origin header is not one "
+                         r"serialized origin")
+        self.assertNotIn("\x1b", out)
+        self.assertIn("https://a.example/\\x1b[31m\\xff", out)
+
+    def test_explain_golden_files(self):
+        """--explain prints exactly tests/data/explain/CASE.txt for CASE.req
+        (the unit test test_explain checks explain_text against them too)."""
+        gdir = os.path.join(SOURCE_DIR, "tests", "data", "explain")
+        policy = os.path.join(gdir, "policy.yaml")
+        names = sorted(f[:-4] for f in os.listdir(gdir) if f.endswith(".req"))
+        self.assertGreaterEqual(len(names), 10)
+        for name in names:
+            with self.subTest(case=name):
+                with open(os.path.join(gdir, name + ".req"), "rb") as f:
+                    head = f.read()
+                with open(os.path.join(gdir, name + ".txt"), "rb") as f:
+                    want = f.read().decode("ascii")
+                rc, out, err = run_corsd(["-c", policy, "--explain", "-"], input=head)
+                self.assertEqual(rc, 0, out + err)
+                self.assertEqual(out, want)
+
 
 class SignalTest(unittest.TestCase):
     def test_sigterm_exits(self):

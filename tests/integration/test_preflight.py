@@ -194,6 +194,58 @@ class PreflightTest(CorsdTestCase):
         r = self.preflight("/anyhdr/res", APP, "GET", names)
         self.assertDenied(r, "header")
 
+    # -- denial hints in the 403 body (and the access log) ------------------
+    def test_denial_body_names_the_closest_rule(self):
+        cases = [
+            ("/creds/res", "https://app.example.com:8443", "GET", None, "origin",
+             "origin `https://app.example.com:8443` not allowed: closest entry "
+             "`https://app.example.com` differs in port (8443 vs 443)", PNA_VARY),
+            ("/creds/res", "http://app.example.com", "GET", None, "origin",
+             "origin `http://app.example.com` not allowed: closest entry "
+             "`https://app.example.com` differs in scheme (http vs https)", PNA_VARY),
+            ("/creds/res", "https://example.org", "GET", None, "origin",
+             "origin `https://example.org` not allowed: closest entry `https://*.example.org` "
+             "does not cover the bare parent domain example.org", PNA_VARY),
+            ("/creds/res", "https://evil-example.org", "GET", None, "origin",
+             "origin `https://evil-example.org` not allowed: closest entry "
+             "`https://*.example.org` does not cover it: evil-example.org is not a subdomain "
+             "of example.org", PNA_VARY),
+            ("/basic/res", APP, "patch", None, "method",
+             "method `patch` not allowed: not in methods [GET, POST, PATCH]; methods compare "
+             "case-sensitively: `patch` is not `PATCH`", PREFLIGHT_VARY),
+            ("/basic/res", APP, "GET", "x-custom, X-Custon", "header",
+             "header `X-Custon` not allowed: not in headers [X-Custom]; `X-Custom` is 1 edit "
+             "away", PREFLIGHT_VARY),
+        ]
+        for target, origin, method, hdrs, reason, hint, vary in cases:
+            with self.subTest(origin=origin, method=method, hdrs=hdrs):
+                self.corsd.mark()
+                r = self.preflight(target, origin, method, hdrs)
+                self.assertDenied(r, reason, vary)
+                policy = target.split("/")[1]
+                self.assertEqual(r.body.decode("ascii"),
+                                 "CORS preflight denied by policy %s: %s\n" % (policy, hint))
+                e = self.assertAccess(kind="preflight", verdict="denied", reason=reason)
+                # exchange.c logs the hint once it has the field
+                if "hint" in e:
+                    self.assertEqual(e["hint"], hint, e)
+
+    def test_denial_body_never_echoes_an_invalid_origin(self):
+        for origin in ("https://user@app.example.com", "https://app.example.com/<b>x</b>",
+                       APP + ", https://evil.example"):
+            with self.subTest(origin=origin):
+                r = self.preflight("/creds/res", origin, "GET")
+                self.assertDenied(r, "origin", PNA_VARY)
+                body = r.body.decode("ascii")
+                self.assertEqual(body, "CORS preflight denied by policy creds: origin not "
+                                 "allowed: the Origin header is not one serialized origin "
+                                 "(scheme://host[:port])\n")
+        hdrs = preflight_hdrs(APP, "GET") + [("Origin", APP)]
+        r = self.req("OPTIONS", "/basic/res", hdrs)
+        self.assertEqual(r.status, 403, r)
+        self.assertEqual(r.body, b"CORS preflight denied by policy basic: origin not allowed: "
+                         b"2 Origin header lines, where one is expected\n")
+
     # -- deny: omit, report_only -------------------------------------------
     def test_deny_omit(self):
         for origin, hdrs in (("https://evil.example", None), (APP, "X-Other")):

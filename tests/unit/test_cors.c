@@ -246,6 +246,9 @@ START_TEST(test_table)
 		ck_assert_msg(strstr(d.body, "denied by policy") != NULL, "%s: body", r->name);
 	else
 		ck_assert_str_eq(d.body, "");
+	/* Every denial, answered or not, carries a hint for the log. */
+	ck_assert_msg((d.verdict == CORS_VERDICT_DENY) == (d.hint[0] != '\0'), "%s: hint '%s'",
+	              r->name, d.hint);
 }
 END_TEST
 
@@ -258,7 +261,9 @@ START_TEST(test_deny_body_names_the_rule)
 	cors_facts_add_header(&f, STR_LIT("Origin"), STR_LIT("https://app.example.com"));
 	cors_facts_add_header(&f, STR_LIT("Access-Control-Request-Method"), STR_LIT("PATCH"));
 	cors_decide(policy, &f, &d);
-	ck_assert_str_eq(d.body, "CORS preflight denied by policy app: method PATCH not allowed\n");
+	ck_assert_str_eq(d.body, "CORS preflight denied by policy app: method `PATCH` not allowed: "
+	                         "not in methods [GET, PUT, DELETE]\n");
+	ck_assert_str_eq(d.hint, "method `PATCH` not allowed: not in methods [GET, PUT, DELETE]");
 
 	cors_facts_init(&f, STR_LIT("OPTIONS"), STR_LIT("/api"));
 	cors_facts_add_header(&f, STR_LIT("Origin"), STR_LIT("https://app.example.com"));
@@ -268,14 +273,96 @@ START_TEST(test_deny_body_names_the_rule)
 	cors_facts_add_header(&f, STR_LIT("Access-Control-Request-Headers"), STR_LIT(" X-Secret "));
 	cors_decide(policy, &f, &d);
 	ck_assert_int_eq(d.reason, CORS_REASON_HEADER);
-	ck_assert_str_eq(d.body,
-	                 "CORS preflight denied by policy app: header X-Secret not allowed\n");
+	ck_assert_str_eq(d.body, "CORS preflight denied by policy app: header `X-Secret` not "
+	                         "allowed: not in headers [Content-Type, X-Request-ID]\n");
 
 	cors_facts_init(&f, STR_LIT("OPTIONS"), STR_LIT("/api"));
 	cors_facts_add_header(&f, STR_LIT("Origin"), STR_LIT("https://evil.test"));
 	cors_facts_add_header(&f, STR_LIT("Access-Control-Request-Method"), STR_LIT("GET"));
 	cors_decide(policy, &f, &d);
-	ck_assert_str_eq(d.body, "CORS preflight denied by policy app: origin not allowed\n");
+	ck_assert_str_eq(d.body, "CORS preflight denied by policy app: origin `https://evil.test` "
+	                         "not allowed: none of the policy's 4 origin entries is close\n");
+
+	cors_facts_init(&f, STR_LIT("OPTIONS"), STR_LIT("/api"));
+	cors_facts_add_header(&f, STR_LIT("Origin"), STR_LIT("http://app.example.com"));
+	cors_facts_add_header(&f, STR_LIT("Access-Control-Request-Method"), STR_LIT("GET"));
+	cors_decide(policy, &f, &d);
+	ck_assert_str_eq(d.body, "CORS preflight denied by policy app: origin "
+	                         "`http://app.example.com` not allowed: closest entry "
+	                         "`https://app.example.com` differs in scheme (http vs https)\n");
+
+	cors_facts_init(&f, STR_LIT("GET"), STR_LIT("/enforce"));
+	cors_facts_add_header(&f, STR_LIT("Origin"), STR_LIT("https://app.example.com:8443"));
+	cors_decide(policy, &f, &d);
+	ck_assert_int_eq(d.local_status, 403);
+	ck_assert_str_eq(d.body, "CORS request denied by policy enforce: origin "
+	                         "`https://app.example.com:8443` not allowed: closest entry "
+	                         "`https://app.example.com` differs in port (8443 vs 443)\n");
+}
+END_TEST
+
+/* The 403 body is one line of plain text whatever the request holds: an
+ * invalid Origin is not echoed, and nothing is longer than body_buf. */
+START_TEST(test_deny_body_is_one_safe_line)
+{
+	static const char *const origins[] = {
+	    "https://app.example.com/\x01<script>",
+	    "https://u@app.example.com",
+	    "https://app.example.com, https://evil.test",
+	    "\xff\xfe",
+	};
+	static struct cors_facts f;
+	static struct cors_decision d;
+	static char longest[600];
+
+	for (size_t i = 0; i < sizeof(origins) / sizeof(origins[0]); i++) {
+		cors_facts_init(&f, STR_LIT("OPTIONS"), STR_LIT("/api"));
+		cors_facts_add_header(&f, STR_LIT("Origin"), str_c(origins[i]));
+		cors_facts_add_header(&f, STR_LIT("Access-Control-Request-Method"), STR_LIT("GET"));
+		cors_decide(policy, &f, &d);
+		ck_assert_int_eq(d.reason, CORS_REASON_ORIGIN_INVALID);
+		ck_assert_str_eq(d.body, "CORS preflight denied by policy app: origin not allowed: "
+		                         "the Origin header is not one serialized origin "
+		                         "(scheme://host[:port])\n");
+	}
+
+	/* The longest valid origin and the longest token still fit, cut. */
+	memcpy(longest, "https://", 8);
+	memset(longest + 8, 'a', 504);
+	longest[512] = '\0';
+	cors_facts_init(&f, STR_LIT("OPTIONS"), STR_LIT("/api"));
+	cors_facts_add_header(&f, STR_LIT("Origin"), str_c(longest));
+	cors_facts_add_header(&f, STR_LIT("Access-Control-Request-Method"), STR_LIT("GET"));
+	cors_decide(policy, &f, &d);
+	ck_assert_int_eq(d.reason, CORS_REASON_ORIGIN);
+	ck_assert_uint_lt(strlen(d.body), sizeof(d.body_buf));
+	ck_assert_ptr_eq(strchr(d.body, '\n'), d.body + strlen(d.body) - 1);
+
+	memset(longest, 'X', 599);
+	longest[599] = '\0';
+	cors_facts_init(&f, STR_LIT("OPTIONS"), STR_LIT("/api"));
+	cors_facts_add_header(&f, STR_LIT("Origin"), STR_LIT("https://app.example.com"));
+	cors_facts_add_header(&f, STR_LIT("Access-Control-Request-Method"), STR_LIT("GET"));
+	cors_facts_add_header(&f, STR_LIT("Access-Control-Request-Headers"), str_c(longest));
+	cors_decide(policy, &f, &d);
+	ck_assert_int_eq(d.reason, CORS_REASON_HEADER);
+	ck_assert_ptr_eq(strchr(d.body, '\n'), d.body + strlen(d.body) - 1);
+	ck_assert_ptr_nonnull(strstr(d.body, "XXX...` not allowed"));
+}
+END_TEST
+
+START_TEST(test_reset_is_empty)
+{
+	static struct cors_decision d;
+
+	memset(&d, 0x5a, sizeof(d));
+	cors_decision_reset(&d);
+	ck_assert_ptr_null(d.rule);
+	ck_assert_int_eq(d.kind, CORS_KIND_PLAIN);
+	ck_assert_int_eq(d.verdict, CORS_VERDICT_NONE);
+	ck_assert_str_eq(d.hint, "");
+	ck_assert_str_eq(d.body, "");
+	ck_assert_uint_eq(d.nheaders + d.nvary, 0);
 }
 END_TEST
 
@@ -340,6 +427,8 @@ int main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_loop_test(tc, test_table, 0, (int)(sizeof(rows) / sizeof(rows[0])));
 	tcase_add_test(tc, test_deny_body_names_the_rule);
+	tcase_add_test(tc, test_deny_body_is_one_safe_line);
+	tcase_add_test(tc, test_reset_is_empty);
 	tcase_add_test(tc, test_two_origin_lines_are_invalid);
 	tcase_add_test(tc, test_too_many_headers);
 	tcase_add_test(tc, test_acrh_overflow_is_too_many);
