@@ -1,4 +1,4 @@
-"""The admin listener: GET /healthz and GET /metrics (SPEC "Admin").
+"""The admin listener: GET /healthz, GET /metrics (SPEC "Admin") and GET /explain.
 
 corsd runs with two workers and the admin listener on port 0; the port is
 read from the "admin listening on" log line.  /metrics is parsed strictly
@@ -6,11 +6,13 @@ read from the "admin listening on" log line.  /metrics is parsed strictly
 the test sent.
 """
 
+import json
 import math
 import re
 import signal
 import time
 import unittest
+from urllib.parse import quote
 
 from harness import (CorsdTestCase, HttpConn, IO_TIMEOUT, build_request, closed_port,
                      make_config, origin_hdrs, preflight_hdrs, main)
@@ -296,6 +298,60 @@ class AdminTest(CorsdTestCase):
         self.assertIn(series(HIST + "_sum"), samples)
 
     # -- tests -----------------------------------------------------------------
+    def explain(self, query):
+        r = self.admin("GET", "/explain?" + query)
+        self.assertEqual(r.header("Content-Type"), "application/json", r)
+        return r.status, json.loads(r.body.decode("utf-8"))
+
+    def test_explain_allowed_matches_the_server(self):
+        status, e = self.explain("method=PUT&path=/api/items&origin=" + quote(APP, safe="")
+                                 + "&headers=" + quote("Content-Type", safe=""))
+        self.assertEqual(status, 200)
+        # PUT is not in the default methods: the live decision says so, and
+        # the server answers the same preflight the same way.
+        self.assertEqual((e["policy"], e["kind"], e["verdict"], e["reason"]),
+                         ("app", "preflight", "denied", "method"))
+        self.assertIn("PUT", e["hint"])
+        r = self.preflight("/api/items", APP, "PUT", "Content-Type")
+        self.assertEqual(r.status, e["status"])
+        self.assertEqual(r.body.decode(), e["body"])
+        status, e = self.explain("method=POST&path=/api/items&origin=" + quote(APP, safe=""))
+        self.assertEqual((e["kind"], e["verdict"], e["status"]), ("actual", "allowed", None))
+        self.assertEqual({h["name"]: h["value"] for h in e["headers"]},
+                         {"Access-Control-Allow-Origin": APP})
+        self.assertEqual(e["vary"], ["Origin"])
+        self.assertGreaterEqual(len(e["trace"]), 3)
+        self.assertNoUpstreamRequests()
+
+    def test_explain_denied_origin_names_the_closest_entry(self):
+        status, e = self.explain("method=DELETE&path=/api/x&origin="
+                                 + quote("https://app.example.com:8443", safe=""))
+        self.assertEqual(status, 200)
+        self.assertEqual((e["verdict"], e["reason"], e["status"]), ("denied", "origin", 403))
+        self.assertIn("differs in port", e["hint"])
+        self.assertEqual(e["headers"], [])
+
+    def test_explain_follows_a_reload(self):
+        q = "method=GET&path=/api/x&origin=" + quote("https://new.example.com", safe="")
+        self.assertEqual(self.explain(q)[1]["verdict"], "denied")
+        cfg = self.make_cfg(self.upstream)
+        cfg["policies"][0]["origins"] = ["https://new.example.com"]
+        cfg["listen"] = "127.0.0.1:%d" % self.corsd.port
+        cfg["admin"] = {"listen": "127.0.0.1:%d" % self.admin_port}
+        self.corsd.write_config(cfg)
+        try:
+            self.reload_and_wait(r"reloaded ")
+            self.assertEqual(self.explain(q)[1]["verdict"], "allowed")
+        finally:
+            self.corsd.write_config(self.make_cfg(self.upstream))
+            self.reload_and_wait(r"reloaded ")
+
+    def test_explain_bad_parameters_400(self):
+        for q in ("method=P%0AUT", "path=nopath", "origin=https%3A%2F%2Fa%0Ab"):
+            status, e = self.explain(q)
+            self.assertEqual(status, 400, q)
+            self.assertIn("error", e)
+
     def test_healthz(self):
         r = self.admin("GET", "/healthz")
         self.assertEqual(r.status, 200, r)
