@@ -52,7 +52,9 @@ struct worker {
 	size_t nbound;
 	bool draining;             /* listeners closed; connections close when idle */
 	atomic_bool accept_paused; /* at max_connections: listeners disabled */
-	atomic_bool exited;        /* the loop has returned */
+	bool accept_backoff;       /* accept() ran out of descriptors: retrying soon */
+	struct event *accept_retry;
+	atomic_bool exited; /* the loop has returned */
 
 	pthread_t thread;
 	bool started;

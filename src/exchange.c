@@ -199,6 +199,9 @@ static void unwatch_client(struct exchange *ex)
 	bev = evhttp_connection_get_bufferevent(ex->evcon);
 	ms_to_tv(ex->policy->client_ms, &tv);
 	bufferevent_set_timeouts(bev, &tv, &tv);
+	/* evhttp reads a Content-Length body only once all of it is in the
+	 * input buffer: the next request's body must not meet our mark. */
+	bufferevent_setwatermark(bev, EV_READ, 0, 0);
 }
 
 static const char *status_phrase(int status)

@@ -21,6 +21,8 @@
 /* The kernel caps it at net.core.somaxconn; a burst of connections waits
  * here (also while accepting is paused at max_connections). */
 #define WORKER_BACKLOG 4096
+/* How long accepting pauses after accept() ran out of descriptors. */
+#define WORKER_ACCEPT_BACKOFF_MS 100
 
 enum {
 	WORKER_CMD_DRAIN = 1u << 0,
@@ -55,8 +57,38 @@ static void resume_accept(struct worker *w)
 	if (atomic_load(&w->group->open) >= atomic_load(&w->group->max_connections))
 		return;
 	atomic_store(&w->accept_paused, false);
-	set_listening(w, true);
+	if (!w->accept_backoff)
+		set_listening(w, true);
 	log_msg(POLICY_LOG_INFO, "worker %d: accepting again", w->index);
+}
+
+static void on_accept_retry(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+
+	w->accept_backoff = false;
+	if (!w->draining && !atomic_load(&w->accept_paused))
+		set_listening(w, true);
+}
+
+/* accept() failed for a reason other than a client giving up: out of file
+ * descriptors or kernel memory. The listening socket stays readable, so
+ * retrying at once would spin; stop accepting for a moment instead (the
+ * backlog holds new connections meanwhile). */
+static void on_accept_error(struct evconnlistener *l, void *arg)
+{
+	struct worker *w = arg;
+	int err = EVUTIL_SOCKET_ERROR();
+	struct timeval tv = {0, WORKER_ACCEPT_BACKOFF_MS * 1000};
+
+	if (w->accept_backoff)
+		return;
+	log_msg(POLICY_LOG_ERROR,
+	        "worker %d: accept: %s (%u client connections open): pausing accepts for %d ms",
+	        w->index, strerror(err), atomic_load(&w->group->open), WORKER_ACCEPT_BACKOFF_MS);
+	w->accept_backoff = true;
+	set_listening(w, false);
+	evtimer_add(w->accept_retry, &tv);
 }
 
 void worker_conn_closed(struct worker *w)
@@ -196,7 +228,9 @@ int worker_init(struct worker *w, struct worker_group *g, int index, struct poli
 	w->http = evhttp_new(w->base);
 	w->pool = upstream_pool_new(w->base, WORKER_POOL_IDLE);
 	w->wake = wake_new(w->base, on_mail, w);
-	if (w->http == NULL || w->pool == NULL || w->wake == NULL || conn_setup(w) < 0)
+	w->accept_retry = evtimer_new(w->base, on_accept_retry, w);
+	if (w->http == NULL || w->pool == NULL || w->wake == NULL || w->accept_retry == NULL ||
+	    conn_setup(w) < 0)
 		goto oom;
 	evhttp_set_allowed_methods(w->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
 	                                        EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
@@ -240,6 +274,7 @@ int worker_listen(struct worker *w, const struct sockaddr *sa, socklen_t len, ch
 		snprintf(err, errsz, "out of memory");
 		return -1;
 	}
+	evconnlistener_set_error_cb(l, on_accept_error);
 	w->bound[w->nbound++] = bs;
 	return 0;
 }
@@ -284,6 +319,8 @@ void worker_free(struct worker *w)
 	if (w->pool)
 		upstream_pool_free(w->pool);
 	wake_free(w->wake);
+	if (w->accept_retry)
+		event_free(w->accept_retry);
 	if (w->base)
 		event_base_free(w->base);
 	policy_unref(w->policy);
