@@ -5,7 +5,8 @@ set -euo pipefail
 
 want=(build-essential cmake pkg-config libevent-dev libyaml-dev)
 if [ "${1:-build}" = test ]; then
-  want+=(check python3 curl systemd)  # systemd: systemd-analyze for tests/integration/test_deploy.py
+  # systemd: systemd-analyze for test_deploy.py; chromium*: test_browser.py
+  want+=(check python3 curl systemd chromium chromium-driver)
 fi
 
 missing=()
