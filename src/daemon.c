@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "admin.h"
 #include "config.h"
@@ -189,6 +190,32 @@ static void on_reload_signal(evutil_socket_t sig, short what, void *arg)
 	notify_send("READY=1\nSTATUS=running");
 }
 
+/* Each client connection may hold an upstream connection too. Raise the
+ * soft descriptor limit toward what max_connections needs (up to the hard
+ * limit), and say so when it stays short: accept() would otherwise fail
+ * long before the limit the file promises. */
+static void fit_nofile(const struct policy *p)
+{
+	rlim_t want = (rlim_t)p->max_connections * 2 + 64 + (rlim_t)p->workers * 16;
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= want)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		struct rlimit up = rl;
+		up.rlim_cur =
+		    rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want : rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &up) == 0)
+			rl = up;
+	}
+	if (rl.rlim_cur < want)
+		log_msg(POLICY_LOG_WARN,
+		        "max_connections %u needs about %llu file descriptors; the limit is %llu "
+		        "(raise LimitNOFILE / ulimit -n)",
+		        p->max_connections, (unsigned long long)want,
+		        (unsigned long long)rl.rlim_cur);
+}
+
 static int setup(struct daemon *dm, const sigset_t *held)
 {
 	struct policy *p = dm->policy;
@@ -198,6 +225,7 @@ static int setup(struct daemon *dm, const sigset_t *held)
 
 	if (cfg == NULL)
 		return -1;
+	fit_nofile(p);
 	event_config_set_flag(cfg, EVENT_BASE_FLAG_NOLOCK);
 	dm->base = event_base_new_with_config(cfg);
 	event_config_free(cfg);
