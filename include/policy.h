@@ -70,6 +70,10 @@ struct policy_rule {
 	char *expose_value;        /* "X-A, X-B", "*", or NULL when none */
 	char *max_age_value;       /* "600", or NULL */
 	bool vary_origin;          /* not a credential-less "*" policy (SPEC rule 3) */
+
+	/* Where some values were written, for lints; 0 when absent. */
+	int any_header_line, any_header_col; /* the "*" of headers */
+	int max_age_line, max_age_col;       /* the max_age value */
 };
 
 struct policy {

@@ -1039,6 +1039,8 @@ static void rule_finish(struct loader *ld, struct policy_rule *r, int hdr_star_l
 	static const char *const default_methods[] = {"GET", "HEAD", "POST"};
 
 	r->any_header = hdr_star_line != 0;
+	r->any_header_line = hdr_star_line;
+	r->any_header_col = hdr_star_col;
 	r->any_expose = exp_star_line != 0;
 	if (r->credentials) {
 		for (size_t i = 0; i < r->norigins; i++)
@@ -1165,6 +1167,8 @@ static void load_policy(struct loader *ld, const yaml_node_t *map, size_t index,
 			get_bool(ld, "credentials", v, &r->credentials);
 			break;
 		case P_MAX_AGE:
+			r->max_age_line = LINE(v);
+			r->max_age_col = COL(v);
 			if (get_int(ld, "max_age", v, &x) < 0)
 				break;
 			if (x < 0)

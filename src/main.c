@@ -11,6 +11,7 @@
 #include "cors.h"
 #include "explain.h"
 #include "head.h"
+#include "lint.h"
 #include "log.h"
 #include "daemon.h"
 
@@ -37,6 +38,10 @@ static struct policy *load(const char *file, bool quiet_ok, bool strict)
 
 	diag_init(&d, file);
 	p = config_load_file(file, &d);
+	/* Lints are for -t (SPEC "Lints"); the daemon and --explain load
+	 * quietly (quiet_ok). */
+	if (p && !quiet_ok)
+		lint_policy(p, &d);
 	diag_print(&d, stderr);
 	if (p && strict && d.warnings > 0) {
 		policy_unref(p);
@@ -46,6 +51,9 @@ static struct policy *load(const char *file, bool quiet_ok, bool strict)
 		size_t n = d.errors + (strict ? d.warnings : 0);
 		if (p)
 			fprintf(stderr, "%s: ok\n", file);
+		else if (strict && d.warnings > 0)
+			fprintf(stderr, "%s: %zu error%s (%zu warning%s, failing under --strict)\n",
+			        file, n, n == 1 ? "" : "s", d.warnings, d.warnings == 1 ? "" : "s");
 		else
 			fprintf(stderr, "%s: %zu error%s\n", file, n ? n : 1, n == 1 ? "" : "s");
 	}

@@ -156,7 +156,6 @@ class CliTest(unittest.TestCase):
         self.assertTrue(self.error_lines(path, out + err), out + err)
         self.assertNotRegex(out + err, r"listening on")
 
-    @unittest.skip("lints are issue 6 (explainable failures); not implemented yet")
 
     def test_lint_warnings_and_strict(self):
         cfg = make_config("http://127.0.0.1:9", [
@@ -169,10 +168,11 @@ class CliTest(unittest.TestCase):
         text = out + err
         self.assertEqual(rc, 0, text)
         warns = [e for e in self.error_lines(path, text) if e[2].startswith("warning")]
-        self.assertGreaterEqual(len(warns), 3, text)
+        self.assertEqual(len(warns), 3, text)
         self.assertRegex(text, r"(?m)^%s: ok\s*$" % re.escape(path))
         rc, out, err = run_corsd(["-t", "--strict", "-c", path])
         self.assertEqual(rc, 1, out + err)
+        self.assertIn("%s: 3 errors (3 warnings, failing under --strict)" % path, out + err)
 
     # -- --explain ---------------------------------------------------------
     def test_explain_from_file_and_stdin(self):
