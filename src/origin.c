@@ -299,6 +299,67 @@ static const char *regex_groups_closed(const char *re)
 	return depth ? "unmatched '('" : NULL;
 }
 
+/* glibc compiles a bounded repetition by copying its operand, so nested
+ * counts multiply: "^.{0,255}{0,255}$" takes regcomp half a minute. This
+ * estimates the expanded size (atoms times the counts around them) before
+ * compiling; an origin needs nowhere near the cap. */
+#define REGEX_MAX_EXPANDED 2000
+#define REGEX_MAX_DEPTH 64
+
+static unsigned long regex_expanded_size(const char *re)
+{
+	/* Per open group: its content so far and the operand of the next
+	 * quantifier, which is the last atom or group. */
+	unsigned long content[REGEX_MAX_DEPTH + 1] = {0}, last[REGEX_MAX_DEPTH + 1] = {0};
+	int depth = 0;
+	const unsigned long cap = REGEX_MAX_EXPANDED + 1;
+
+	for (const char *p = re; *p; p++) {
+		unsigned long atom = 1;
+		if (*p == '\\') {
+			if (p[1])
+				p++;
+		} else if (*p == '[') {
+			const char *e = skip_bracket(p);
+			if (e == NULL)
+				break;
+			p = e;
+		} else if (*p == '(') {
+			if (depth == REGEX_MAX_DEPTH)
+				return cap;
+			depth++;
+			content[depth] = last[depth] = 0;
+			continue;
+		} else if (*p == ')' && depth > 0) {
+			atom = content[depth] ? content[depth] : 1;
+			depth--;
+		} else if (*p == '{') {
+			char *end;
+			unsigned long m = strtoul(p + 1, &end, 10), bound = m;
+			if (*end == ',') {
+				bound = strtoul(end + 1, &end, 10);
+				if (bound == 0) /* "{m,}": one more copy plus a star */
+					bound = m + 1;
+			}
+			if (*end != '}' || bound > cap)
+				return *end == '}' ? cap : content[depth];
+			content[depth] += last[depth] * (bound > 0 ? bound - 1 : 0);
+			last[depth] *= bound > 0 ? bound : 1;
+			if (content[depth] > cap || last[depth] > cap)
+				return cap;
+			p = end;
+			continue;
+		} else if (*p == '*' || *p == '+' || *p == '?' || *p == '|') {
+			continue;
+		}
+		content[depth] += atom;
+		last[depth] = atom;
+		if (content[depth] > cap)
+			return cap;
+	}
+	return content[0] + (depth > 0 ? content[depth] : 0);
+}
+
 static int parse_regex(const char *src, struct origin_rule *r, char *err, size_t errsz)
 {
 	size_t n = strlen(src), bs = 0;
@@ -329,6 +390,13 @@ static int parse_regex(const char *src, struct origin_rule *r, char *err, size_t
 	memcpy(wrapped + 2, src, n);
 	memcpy(wrapped + 2 + n, ")$", 3);
 
+	if (regex_expanded_size(wrapped) > REGEX_MAX_EXPANDED) {
+		snprintf(err, errsz,
+		         "invalid regex: too large once its {m,n} counts are expanded (over %d "
+		         "states); use * or + instead of large or nested counts",
+		         REGEX_MAX_EXPANDED);
+		goto fail;
+	}
 	rc = regcomp(&r->re, wrapped, REG_EXTENDED | REG_NOSUB);
 	if (rc != 0) {
 		regerror(rc, &r->re, msg, sizeof(msg));

@@ -183,6 +183,10 @@ static const struct parse_ok {
     {"~^https://x\\.example\\.org$", ORIGIN_RULE_REGEX, NULL, NULL, NULL, -1},
     {"~https://x\\.example\\.org\\$", ORIGIN_RULE_REGEX, NULL, NULL, NULL, -1},
     {"~https://[a-z)(]+\\.example\\.org", ORIGIN_RULE_REGEX, NULL, NULL, NULL, -1},
+    /* DNS-like counts stay far below the expansion cap. */
+    {"~^https://([a-z0-9-]{1,63}\\.){1,4}example\\.com(:[0-9]{1,5})?$", ORIGIN_RULE_REGEX, NULL,
+     NULL, NULL, -1},
+    {"~^https://(a{1,30}){1,30}\\.example\\.com$", ORIGIN_RULE_REGEX, NULL, NULL, NULL, -1},
 };
 
 static void assert_opt_str(const char *got, const char *want)
@@ -264,6 +268,11 @@ static const struct parse_bad {
     {"~a{2", "invalid regex: "},
     {"~", "invalid regex: empty"},
     {"~^$", "invalid regex: empty"},
+    /* Nested counts that would make regcomp run for seconds to minutes. */
+    {"~^.{0,255}{0,255}$", "too large"},
+    {"~^(.{0,100}){0,100}$", "too large"},
+    {"~^((a{1,20}){1,20}){1,20}$", "too large"},
+    {"~^a{0,32767}$", "too large"},
     /* Compiles once wrapped, as "^(https://a\.com)|(.*)$": must be refused. */
     {"~https://a\\.com)|(.*", "anchoring"},
     {"~^https://a\\.com)|(.*$", "anchoring"},
