@@ -97,6 +97,7 @@ struct cors_decision {
 	const char *vary[CORS_MAX_VARY]; /* tokens to merge into Vary */
 
 	char acah_buf[HDR_ACRH_MAX_BYTES + 2 * HDR_ACRH_MAX_NAMES + 1];
+	char acam_buf[256]; /* report_only: the methods plus the one asked for */
 	char body_buf[512];
 };
 

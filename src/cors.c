@@ -142,6 +142,20 @@ static bool method_allowed(const struct policy_rule *r, struct str m)
 	return false;
 }
 
+/* The policy's methods plus the requested one when it is a token missing
+ * from them (report_only answers as if allowed). */
+static struct str report_only_methods(struct cors_decision *d, const struct policy_rule *r,
+                                      struct str m, struct str methods)
+{
+	if (method_allowed(r, m) || !str_is_token(m) || methods.n + m.n + 3 > sizeof(d->acam_buf))
+		return methods;
+	memcpy(d->acam_buf, methods.p, methods.n);
+	memcpy(d->acam_buf + methods.n, ", ", 2);
+	memcpy(d->acam_buf + methods.n + 2, m.p, m.n);
+	d->acam_buf[methods.n + 2 + m.n] = '\0';
+	return (struct str){d->acam_buf, methods.n + 2 + m.n};
+}
+
 static bool header_allowed(const struct policy_rule *r, struct str name)
 {
 	if (r->any_header)
@@ -332,9 +346,24 @@ static void decide_preflight(struct cors_decision *d, const struct policy_rule *
 	/* A report-only denial of an invalid origin still cannot echo it. */
 	answer_as_allowed = d->verdict == CORS_VERDICT_ALLOW ||
 	                    (d->report_only && (norm || (r->any_origin && !r->credentials)));
+	/* Nothing can be echoed for an invalid origin: the denial stands, and
+	 * the log must not claim it was answered as allowed. */
+	if (!answer_as_allowed)
+		d->report_only = false;
 	if (answer_as_allowed) {
+		struct str methods = str_c(r->allow_methods_value);
+		if (d->report_only) {
+			/* "As if allowed" means the browser goes on: it also
+			 * needs the method and the headers it asked for, which
+			 * a denial may never have reached. */
+			methods = report_only_methods(d, r, f->acr_method, methods);
+			if (names.n == 0 && !f->acrh_overflow &&
+			    hdr_names_parse((struct str){f->acrh_buf, f->acrh_len}, &names) !=
+			        HDR_LIST_OK)
+				names.n = 0;
+		}
 		add_allow_origin(d, r, f);
-		add_header(d, "Access-Control-Allow-Methods", str_c(r->allow_methods_value));
+		add_header(d, "Access-Control-Allow-Methods", methods);
 		if (names.n > 0)
 			add_header(d, "Access-Control-Allow-Headers", join_names(d, &names));
 		if (r->max_age_value)

@@ -142,6 +142,29 @@ static const struct row rows[] = {
     {"report_only answers as allowed", "OPTIONS", "/report", "h", "https://evil.test", "GET", NULL,
      false, "report", CORS_KIND_PREFLIGHT, CORS_VERDICT_DENY, CORS_REASON_ORIGIN, 204,
      ACAO "https://evil.test\nAccess-Control-Allow-Methods: GET, HEAD, POST\n", PF_VARY, true},
+    /* As if allowed means the browser proceeds: a denied origin's headers are
+     * still echoed, and a method missing from the list is named. */
+    {"report_only echoes the headers a denied origin asked for", "OPTIONS", "/report", "h",
+     "https://evil.test", "GET", "X-Custom, content-type", false, "report", CORS_KIND_PREFLIGHT,
+     CORS_VERDICT_DENY, CORS_REASON_ORIGIN, 204,
+     ACAO "https://evil.test\nAccess-Control-Allow-Methods: GET, HEAD, POST\n"
+          "Access-Control-Allow-Headers: X-Custom, content-type\n",
+     PF_VARY, true},
+    {"report_only names a method missing from the list", "OPTIONS", "/report", "h",
+     "https://app.example.com", "PATCH", "x-a", false, "report", CORS_KIND_PREFLIGHT,
+     CORS_VERDICT_DENY, CORS_REASON_METHOD, 204,
+     ACAO "https://app.example.com\nAccess-Control-Allow-Methods: GET, HEAD, POST, PATCH\n"
+          "Access-Control-Allow-Headers: x-a\n",
+     PF_VARY, true},
+    {"report_only cannot answer an invalid origin as allowed", "OPTIONS", "/report", "h",
+     "https://a.test/path", "GET", NULL, false, "report", CORS_KIND_PREFLIGHT, CORS_VERDICT_DENY,
+     CORS_REASON_ORIGIN_INVALID, 403, "", PF_VARY, false},
+    {"report_only echoes a header not allowed", "OPTIONS", "/report", "h",
+     "https://app.example.com", "GET", "x-a, x-b", false, "report", CORS_KIND_PREFLIGHT,
+     CORS_VERDICT_DENY, CORS_REASON_HEADER, 204,
+     ACAO "https://app.example.com\nAccess-Control-Allow-Methods: GET, HEAD, POST\n"
+          "Access-Control-Allow-Headers: x-a, x-b\n",
+     PF_VARY, true},
     {"preflight forward is proxied with corsd's headers", "OPTIONS", "/forward", "h",
      "https://app.example.com", "GET", NULL, false, "forward", CORS_KIND_PREFLIGHT,
      CORS_VERDICT_ALLOW, CORS_REASON_ORIGIN, 0,
