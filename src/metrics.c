@@ -231,9 +231,11 @@ char *metrics_render(const struct metrics *const *v, size_t n, const struct metr
 		for (size_t i = 0; i < nnames; i++) {
 			for (int oc = 0; oc < METRICS_NOUTCOME; oc++) {
 				uint64_t c = sum_policy(v, n, names[i], k, oc);
-				/* "none" exists only for plain requests, and a
-				 * plain request is never allowed or denied. */
-				if ((k == METRICS_PLAIN) != (oc == METRICS_NONE))
+				/* A plain request is never allowed or denied; an
+				 * actual one is "none" when same-origin; a
+				 * preflight under a policy is always decided. */
+				if ((k == METRICS_PLAIN && oc != METRICS_NONE) ||
+				    (k == METRICS_PREFLIGHT && oc == METRICS_NONE))
 					continue;
 				if (c == 0 && strcmp(names[i], "_other") == 0)
 					continue;

@@ -448,6 +448,12 @@ class AdminTest(CorsdTestCase):
         self.assertEqual(r.status, 502, r)
         exp(req_series("actual", "allowed", "down"))
         exp(series("corsd_upstream_errors_total", cause="connect"))
+        # Same-origin: not a CORS request, counted as actual with outcome none
+        # (once it went missing from the exposition: the total was short).
+        r = self.req("GET", "/api/same", [("Host", "api.test"), ("Origin", "http://api.test")])
+        self.assertEqual(r.status, 200, r)
+        exp(req_series("actual", "none", "app"))
+        exp(series("corsd_upstream_responses_total", **{"class": "2xx"}))
         r = self.corsd.send_raw(build_request("GET", "/api/x", [("Host", "api.test"),
                                                                 ("Host", "other.test")]))
         self.assertEqual(r.status, 400, r)
@@ -456,7 +462,7 @@ class AdminTest(CorsdTestCase):
         # counted, undecided: kind plain, no policy (so the histogram's
         # count equals the sum of corsd_requests_total).
         exp(req_series("plain", "none", ""))
-        n_requests = 3 + 2 + 4 + 1 + 2 + 1 + 1 + 1 + 1 + 1
+        n_requests = 3 + 2 + 4 + 1 + 2 + 1 + 1 + 1 + 1 + 1 + 1
         exp(series(HIST + "_count"), n_requests)
 
         after = self.scrape()
