@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <netinet/in.h>
 #include <event2/listener.h>
 
 #include "exchange.h"
@@ -245,27 +247,55 @@ oom:
 	return -1;
 }
 
+/* The socket is made here rather than by evconnlistener_new_bind so that
+ * an IPv6 one is IPv6 only: "0.0.0.0:8080" and "[::]:8080" can then both
+ * be listed, as with nginx, instead of the second failing with "address in
+ * use" on systems where [::] also takes IPv4. */
+static int listen_socket(const struct sockaddr *sa, socklen_t len, bool reuseport)
+{
+	int one = 1;
+	int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -1;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0) ||
+	    (sa->sa_family == AF_INET6 &&
+	     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0) ||
+	    bind(fd, sa, len) < 0) {
+		int saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
 int worker_listen(struct worker *w, const struct sockaddr *sa, socklen_t len, char *err,
                   size_t errsz)
 {
-	unsigned flags = LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE;
 	struct evconnlistener *l;
 	struct evhttp_bound_socket *bs, **v;
+	int fd;
 
-	/* Only a group needs SO_REUSEPORT; alone, a second process on the
-	 * same port gets a clear "address in use" instead of half the
-	 * connections. */
-	if (w->group->n > 1)
-		flags |= LEV_OPT_REUSEABLE_PORT;
 	v = realloc(w->bound, (w->nbound + 1) * sizeof(*v));
 	if (v == NULL) {
 		snprintf(err, errsz, "out of memory");
 		return -1;
 	}
 	w->bound = v;
-	l = evconnlistener_new_bind(w->base, NULL, NULL, flags, WORKER_BACKLOG, sa, (int)len);
+	/* Only a group needs SO_REUSEPORT; alone, a second process on the
+	 * same port gets a clear "address in use" instead of half the
+	 * connections. */
+	fd = listen_socket(sa, len, w->group->n > 1);
+	if (fd < 0) {
+		snprintf(err, errsz, "%s", strerror(errno));
+		return -1;
+	}
+	l = evconnlistener_new(w->base, NULL, NULL, LEV_OPT_CLOSE_ON_FREE, WORKER_BACKLOG, fd);
 	if (l == NULL) {
 		snprintf(err, errsz, "%s", strerror(errno));
+		close(fd);
 		return -1;
 	}
 	bs = evhttp_bind_listener(w->http, l);
