@@ -184,6 +184,9 @@ static void watch_client(struct exchange *ex)
 	bufferevent_setwatermark(bev, EV_READ, 0,
 	                         ex->policy->max_header_bytes + EXCHANGE_CLIENT_READ_SLACK);
 	bufferevent_set_timeouts(bev, NULL, &tv);
+	/* libevent's default writes a streamed body 16 KiB per writable
+	 * event; let one write take what backpressure allows to queue. */
+	bufferevent_set_max_single_write(bev, EXCHANGE_CLIENT_HWM);
 	bufferevent_enable(bev, EV_READ);
 	ex->watching = true;
 }

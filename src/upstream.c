@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -26,10 +27,10 @@
 
 /* A response head (status line and headers) larger than this is refused. */
 #define UPSTREAM_HEAD_MAX 65536
-/* libevent stops reading a connection once this much is buffered. libevent
- * 2.1 reads at most 4 KiB per read and the body moves on at once unless the
- * call is paused (reading off), so this is a bound, not the usual size. */
-#define UPSTREAM_READ_HIGH 65536
+/* libevent stops reading a connection once this much is buffered; read_more
+ * reads up to it in large chunks while a body streams. The body moves on at
+ * once unless the call is paused (reading off), so this is a bound. */
+#define UPSTREAM_READ_HIGH (128 * 1024)
 /* Idle pooled connections are closed after this long: upstream servers drop
  * idle keep-alive connections on their own schedule, and a socket we would
  * find dead on reuse only costs a retry. */
@@ -85,6 +86,7 @@ struct upstream_call {
 	bool paused;
 	bool eof;          /* the upstream closed (or reset: see reset) */
 	bool reset;        /* the read side ended with an error, not a FIN */
+	bool reset_seen;   /* read_more met that error first */
 	bool write_failed; /* so the request may be incomplete */
 	bool pending;      /* an error found inside upstream_call_start */
 	enum upstream_error pending_err;
@@ -312,10 +314,12 @@ static void call_wait_head(struct upstream_call *c)
 	} else {
 		evtimer_del(c->timer);
 	}
-	if (!c->paused)
-		bufferevent_enable(c->conn->bev, EV_READ | EV_WRITE);
-	else
+	/* Enabling writes with nothing to write costs two epoll_ctl calls
+	 * and a loop turn for libevent to find the buffer empty. */
+	if (evbuffer_get_length(bufferevent_get_output(c->conn->bev)) > 0)
 		bufferevent_enable(c->conn->bev, EV_WRITE);
+	if (!c->paused)
+		bufferevent_enable(c->conn->bev, EV_READ);
 }
 
 /* Sends the request on a pooled connection, keeping the bytes for a retry. */
@@ -324,8 +328,20 @@ static int call_send_reused(struct upstream_call *c, struct upstream_conn *conn)
 	struct evbuffer *out = bufferevent_get_output(conn->bev);
 	size_t len = evbuffer_get_length(c->req);
 	unsigned char *p = evbuffer_pullup(c->req, -1);
+	ssize_t sent = 0;
 
-	if ((p == NULL && len > 0) || evbuffer_add(out, p, len) < 0)
+	if (p == NULL && len > 0)
+		return -1;
+	/* The connection is up and idle: write at once. Through the
+	 * bufferevent the bytes would wait a loop turn for a writable event.
+	 * Whatever did not go (or an error) is left to the bufferevent, which
+	 * reports a failure the usual way (and the call may retry). */
+	if (evbuffer_get_length(out) == 0) {
+		sent = send(bufferevent_getfd(conn->bev), p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (sent < 0)
+			sent = 0;
+	}
+	if ((size_t)sent < len && evbuffer_add(out, p + sent, len - (size_t)sent) < 0)
 		return -1;
 	conn->call = c;
 	c->conn = conn;
@@ -430,7 +446,7 @@ static void call_retry(struct upstream_call *c)
 	old->call = NULL;
 	conn_close(old);
 	c->retried = true;
-	c->eof = c->reset = c->write_failed = false;
+	c->eof = c->reset = c->reset_seen = c->write_failed = false;
 	c->scanned = 0;
 	if (call_connect(c) < 0)
 		call_fail(c, UPSTREAM_ERR_CONNECT);
@@ -638,6 +654,46 @@ static void call_process(struct upstream_call *c)
 
 /* ---- entries from libevent ---- */
 
+/* libevent 2.1 reads at most 4 KiB per readable event: a body would cost
+ * an epoll round and two system calls per 4 KiB. While a body streams,
+ * read on up to UPSTREAM_READ_HIGH in large chunks. EOF and errors are left
+ * for the bufferevent to find on its next read. */
+static void read_more(struct upstream_call *c, struct bufferevent *bev)
+{
+	struct evbuffer *in = bufferevent_get_input(bev);
+	evutil_socket_t fd = bufferevent_getfd(bev);
+
+	/* A socket bufferevent keeps its input's end frozen: only it adds. */
+	evbuffer_unfreeze(in, 0);
+	while (evbuffer_get_length(in) < UPSTREAM_READ_HIGH) {
+		struct evbuffer_iovec v[2];
+		int n = evbuffer_reserve_space(
+		    in, (ev_ssize_t)(UPSTREAM_READ_HIGH - evbuffer_get_length(in)), v, 2);
+		size_t room = 0, left;
+		ssize_t got;
+
+		if (n <= 0)
+			break;
+		for (int i = 0; i < n; i++)
+			room += v[i].iov_len;
+		/* evbuffer_iovec is struct iovec on every POSIX system. */
+		got = readv(fd, (struct iovec *)v, n);
+		left = got > 0 ? (size_t)got : 0;
+		for (int i = 0; i < n; i++) {
+			v[i].iov_len = left < v[i].iov_len ? left : v[i].iov_len;
+			left -= v[i].iov_len;
+		}
+		evbuffer_commit_space(in, v, n);
+		/* A reset is reported once: the bufferevent would then see a
+		 * plain EOF, and a close-delimited body would look complete. */
+		if (got < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+			c->reset_seen = true;
+		if (got <= 0 || (size_t)got < room)
+			break; /* drained, or EOF for the bufferevent to find */
+	}
+	evbuffer_freeze(in, 0);
+}
+
 static void conn_readcb(struct bufferevent *bev, void *arg)
 {
 	struct upstream_conn *conn = arg;
@@ -648,6 +704,8 @@ static void conn_readcb(struct bufferevent *bev, void *arg)
 		conn_close(conn);
 		return;
 	}
+	if (c->phase == PH_BODY && !c->paused)
+		read_more(c, bev);
 	call_enter(c);
 	call_process(c);
 	call_leave(c);
@@ -682,7 +740,7 @@ static void conn_eventcb(struct bufferevent *bev, short what, void *arg)
 			call_retry(c);
 	} else {
 		c->eof = true;
-		c->reset = (what & BEV_EVENT_ERROR) != 0;
+		c->reset = (what & BEV_EVENT_ERROR) != 0 || c->reset_seen;
 		call_process(c);
 	}
 	call_leave(c);
