@@ -23,6 +23,15 @@ int front_add_cors_headers(struct evkeyvalq *out, const struct cors_decision *d,
 struct worker;
 int front_add_date(struct worker *w, struct evkeyvalq *out);
 
+/* evhttp writes an answer only on the next writable event: two epoll_ctl
+ * calls (write on, then off) and a loop turn per answer. Call this right
+ * after the answer's last byte was handed to evhttp: it writes now, and when
+ * everything went, runs evhttp's write-done step at once (as evhttp itself
+ * does when nothing is left to write), so the writable event is taken back
+ * before libevent ever tells the kernel. evhttp may free the request and
+ * the connection inside: touch neither afterwards. */
+void front_flush(struct evhttp_connection *evcon);
+
 uint64_t front_now_ns(void);
 
 #endif

@@ -231,6 +231,7 @@ static const char *status_phrase(int status)
 void exchange_reply(struct exchange *ex, int status, const char *body, bool close)
 {
 	struct evhttp_request *req;
+	struct evhttp_connection *evcon;
 	struct evkeyvalq *out = evhttp_request_get_output_headers(ex->req);
 	struct evbuffer *buf = NULL;
 
@@ -249,10 +250,12 @@ void exchange_reply(struct exchange *ex, int status, const char *body, bool clos
 	ex->status = status;
 	ex->bytes = buf ? evbuffer_get_length(buf) : 0;
 	req = ex->req;
+	evcon = ex->evcon;
 	exchange_end(ex);
 	evhttp_send_reply(req, status, status_phrase(status), buf);
 	if (buf)
 		evbuffer_free(buf);
+	front_flush(evcon);
 	return;
 fail:
 	if (buf)
@@ -418,11 +421,19 @@ static void on_end(void *arg)
 {
 	struct exchange *ex = arg;
 	struct evhttp_request *req = ex->req;
+	struct evhttp_connection *evcon = ex->evcon;
+	struct bufferevent *bev = evhttp_connection_get_bufferevent(evcon);
+	/* With nothing left to write and no last chunk to add, evhttp ends
+	 * the request inside evhttp_send_reply_end (and may free the
+	 * connection): then there is nothing to flush either. */
+	bool flush = req->chunked || evbuffer_get_length(bufferevent_get_output(bev)) > 0;
 
 	ex->call = NULL;
 	unwatch_client(ex);
 	exchange_end(ex);
 	evhttp_send_reply_end(req);
+	if (flush)
+		front_flush(evcon);
 }
 
 static void linger_flushed(struct bufferevent *bev, void *arg)

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/http_struct.h>
 #include <event2/keyvalq_struct.h>
 
@@ -95,6 +96,27 @@ int front_add_cors_headers(struct evkeyvalq *out, const struct cors_decision *d,
 	}
 	free(vary);
 	return 0;
+}
+
+void front_flush(struct evhttp_connection *evcon)
+{
+	struct bufferevent *bev;
+	struct evbuffer *out;
+	int rc;
+
+	if (evcon == NULL)
+		return;
+	bev = evhttp_connection_get_bufferevent(evcon);
+	out = bufferevent_get_output(bev);
+	if (evbuffer_get_length(out) == 0)
+		return;
+	/* The bufferevent keeps its output's start frozen: only it drains. */
+	evbuffer_unfreeze(out, 1);
+	rc = evbuffer_write(out, bufferevent_getfd(bev));
+	evbuffer_freeze(out, 1);
+	/* Whatever is left, or an error, is the bufferevent's as usual. */
+	if (rc >= 0 && evbuffer_get_length(out) == 0)
+		bufferevent_trigger(bev, EV_WRITE, 0);
 }
 
 int front_add_date(struct worker *w, struct evkeyvalq *out)
