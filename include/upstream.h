@@ -33,6 +33,8 @@ enum upstream_error {
 };
 const char *upstream_error_name(enum upstream_error e); /* "connect", "timeout", ... */
 
+/* host and key are borrowed: they must stay valid until the call ends
+ * (on_end, on_error) or is aborted. */
 struct upstream_request {
 	const char *host; /* IP literal or name, without brackets */
 	uint16_t port;

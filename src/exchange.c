@@ -336,13 +336,22 @@ static char *join_vary(const struct resp_head *h)
 
 static int add_header_str(struct evkeyvalq *out, struct str name, struct str value)
 {
-	char *n = str_dup(name), *v = str_dup(value);
-	int rc = -1;
+	char small[2048], *buf = small;
+	int rc;
 
-	if (n && v)
-		rc = evhttp_add_header(out, n, v);
-	free(n);
-	free(v);
+	/* evhttp copies both strings again: terminate them on the stack. */
+	if (name.n + value.n + 2 > sizeof(small)) {
+		buf = malloc(name.n + value.n + 2);
+		if (buf == NULL)
+			return -1;
+	}
+	memcpy(buf, name.p, name.n);
+	buf[name.n] = '\0';
+	memcpy(buf + name.n + 1, value.p, value.n);
+	buf[name.n + 1 + value.n] = '\0';
+	rc = evhttp_add_header(out, buf, buf + name.n + 1);
+	if (buf != small)
+		free(buf);
 	return rc;
 }
 

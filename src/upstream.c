@@ -12,6 +12,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,8 @@
 /* 1xx responses to skip before the final one; beyond it the upstream is
  * looping, not informing. */
 #define UPSTREAM_MAX_INTERIM 32
+/* Finished calls a pool keeps for reuse. */
+#define UPSTREAM_SPARE_CALLS 32
 /* Requests up to this size are kept for a retry and may use a pooled
  * connection. Larger ones always get a fresh connection instead: no copy,
  * and no stale-connection race that a retry would have to cover. */
@@ -56,6 +59,10 @@ struct upstream_pool {
 	struct event_base *base;
 	unsigned max_idle;
 	struct upstream_conn *idle;
+	/* Finished calls kept with their events and buffers: a call is about
+	 * 4.5 KB, which malloc serves on its slow path. */
+	struct upstream_call *spare;
+	unsigned nspare;
 };
 
 enum call_phase {
@@ -68,7 +75,7 @@ struct upstream_call {
 	struct upstream_pool *pool;
 	struct upstream_handlers h;
 	void *arg;
-	char *host, *key;
+	const char *host, *key; /* borrowed from the request (see upstream.h) */
 	uint16_t port;
 	bool head_request;
 	unsigned connect_ms, response_ms;
@@ -97,13 +104,19 @@ struct upstream_call {
 	unsigned interim;
 	size_t scanned; /* bytes of input already searched for the head's end */
 	char *headbuf;  /* the final head's bytes: c->head points into them */
-	struct resp_head head;
-	uint64_t left; /* RESP_BODY_LENGTH: body bytes still to come */
+	uint64_t left;  /* RESP_BODY_LENGTH: body bytes still to come */
 	struct resp_chunked ck;
 	struct evbuffer *body; /* handed to on_body */
+	struct upstream_call *next_spare;
+	/* Last: resp_head_parse fills it whole, so a reused call need not
+	 * clear its 4 KB. */
+	struct resp_head head;
 };
 
 static void conn_readcb(struct bufferevent *bev, void *arg);
+static void timer_cb(evutil_socket_t fd, short events, void *arg);
+static void kick_cb(evutil_socket_t fd, short events, void *arg);
+static void call_destroy(struct upstream_call *c);
 static void conn_eventcb(struct bufferevent *bev, short what, void *arg);
 static void call_process(struct upstream_call *c);
 
@@ -222,6 +235,11 @@ void upstream_pool_free(struct upstream_pool *pool)
 		return;
 	while (pool->idle)
 		conn_close(pool->idle);
+	while (pool->spare) {
+		struct upstream_call *c = pool->spare;
+		pool->spare = c->next_spare;
+		call_destroy(c);
+	}
 	free(pool);
 }
 
@@ -353,7 +371,7 @@ static int call_send_reused(struct upstream_call *c, struct upstream_conn *conn)
 
 /* ---- the call's lifetime ---- */
 
-static void call_free(struct upstream_call *c)
+static void call_destroy(struct upstream_call *c)
 {
 	if (c->timer)
 		event_free(c->timer);
@@ -364,9 +382,56 @@ static void call_free(struct upstream_call *c)
 	if (c->body)
 		evbuffer_free(c->body);
 	free(c->headbuf);
-	free(c->host);
-	free(c->key);
 	free(c);
+}
+
+static void call_free(struct upstream_call *c)
+{
+	struct upstream_pool *pool = c->pool;
+
+	if (pool->nspare >= UPSTREAM_SPARE_CALLS || c->timer == NULL || c->kick == NULL ||
+	    c->req == NULL || c->body == NULL) {
+		call_destroy(c);
+		return;
+	}
+	free(c->headbuf);
+	c->headbuf = NULL;
+	evbuffer_drain(c->req, evbuffer_get_length(c->req));
+	evbuffer_drain(c->body, evbuffer_get_length(c->body));
+	c->next_spare = pool->spare;
+	pool->spare = c;
+	pool->nspare++;
+}
+
+/* A zeroed call, from the spares when there is one; NULL on OOM. */
+static struct upstream_call *call_new(struct upstream_pool *pool)
+{
+	struct upstream_call *c = pool->spare;
+	struct event *timer, *kick;
+	struct evbuffer *req, *body;
+
+	if (c == NULL) {
+		c = calloc(1, sizeof(*c));
+		if (c == NULL)
+			return NULL;
+		c->pool = pool;
+		c->req = evbuffer_new();
+		c->body = evbuffer_new();
+		c->timer = evtimer_new(pool->base, timer_cb, c);
+		c->kick = event_new(pool->base, -1, 0, kick_cb, c);
+		if (!c->req || !c->body || !c->timer || !c->kick) {
+			call_destroy(c);
+			return NULL;
+		}
+		return c;
+	}
+	pool->spare = c->next_spare;
+	pool->nspare--;
+	timer = c->timer, kick = c->kick, req = c->req, body = c->body;
+	memset(c, 0, offsetof(struct upstream_call, head));
+	c->pool = pool;
+	c->timer = timer, c->kick = kick, c->req = req, c->body = body;
+	return c;
 }
 
 static void call_enter(struct upstream_call *c)
@@ -773,26 +838,19 @@ struct upstream_call *upstream_call_start(struct upstream_pool *pool,
                                           const struct upstream_request *req,
                                           const struct upstream_handlers *h, void *arg)
 {
-	struct upstream_call *c = calloc(1, sizeof(*c));
+	struct upstream_call *c = call_new(pool);
 	struct upstream_conn *conn = NULL;
 
 	if (c == NULL)
 		return NULL;
-	c->pool = pool;
 	c->h = *h;
 	c->arg = arg;
 	c->port = req->port;
 	c->head_request = req->head_request;
 	c->connect_ms = req->connect_ms;
 	c->response_ms = req->response_ms;
-	c->host = strdup(req->host);
-	c->key = strdup(req->key);
-	c->req = evbuffer_new();
-	c->body = evbuffer_new();
-	c->timer = evtimer_new(pool->base, timer_cb, c);
-	c->kick = event_new(pool->base, -1, 0, kick_cb, c);
-	if (!c->host || !c->key || !c->req || !c->body || !c->timer || !c->kick)
-		goto oom;
+	c->host = req->host;
+	c->key = req->key;
 	if (evbuffer_add_buffer(c->req, req->data) < 0)
 		goto oom;
 
