@@ -17,6 +17,7 @@
 #include "admin.h"
 #include "config.h"
 #include "log.h"
+#include "mm.h"
 #include "notify.h"
 
 void daemon_format_addr(const struct sockaddr_storage *ss, char *out, size_t outsz)
@@ -327,6 +328,7 @@ int daemon_run(const char *file, struct policy *p)
 	sigset_t held;
 	int rc = 1;
 
+	mm_setup();
 	log_setup(p->log_level, p->log_format);
 	signal(SIGPIPE, SIG_IGN);
 	/* "listening on" is the readiness signal: a SIGHUP or SIGTERM sent
@@ -349,6 +351,7 @@ int daemon_run(const char *file, struct policy *p)
 	rc = 0;
 out:
 	teardown(&dm);
+	mm_thread_exit();
 	pthread_sigmask(SIG_UNBLOCK, &held, NULL);
 	return rc;
 }

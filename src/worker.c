@@ -17,6 +17,7 @@
 #include "exchange.h"
 #include "front.h"
 #include "log.h"
+#include "mm.h"
 
 /* Idle upstream connections kept per upstream address. */
 #define WORKER_POOL_IDLE 64
@@ -319,6 +320,7 @@ static void *worker_main(void *arg)
 	struct worker *w = arg;
 
 	event_base_dispatch(w->base);
+	mm_thread_exit();
 	atomic_store(&w->exited, true);
 	wake_ring(w->group->main_wake);
 	return NULL;

@@ -1,0 +1,13 @@
+/*
+ * mm: the allocator corsd hands to libevent, with a per-thread cache of
+ * freed blocks by size class (see mm.c for why). mm_setup must run before
+ * any other libevent call; each thread that used libevent calls
+ * mm_thread_exit last, so its cached blocks go back to malloc.
+ */
+#ifndef CORSD_MM_H
+#define CORSD_MM_H
+
+void mm_setup(void);
+void mm_thread_exit(void);
+
+#endif
