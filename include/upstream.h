@@ -15,12 +15,15 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include "resp.h"
+#include "timeouts.h"
 
 struct upstream_pool;
 struct upstream_call;
 
-/* max_idle: idle connections kept per upstream host:port. */
-struct upstream_pool *upstream_pool_new(struct event_base *base, unsigned max_idle);
+/* max_idle: idle connections kept per upstream host:port. The pool uses
+ * (does not own) the loop's timeouts. */
+struct upstream_pool *upstream_pool_new(struct event_base *base, struct timeouts *timeouts,
+                                        unsigned max_idle);
 /* Closes idle connections; every call must have ended or been aborted. */
 void upstream_pool_free(struct upstream_pool *pool);
 

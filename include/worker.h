@@ -20,6 +20,7 @@
 #include "conn.h"
 #include "metrics.h"
 #include "policy.h"
+#include "timeouts.h"
 #include "upstream.h"
 #include "wake.h"
 
@@ -41,7 +42,8 @@ struct worker {
 	struct event_base *base;
 	struct evhttp *http;
 	struct upstream_pool *pool;
-	struct policy *policy; /* one reference, owned by the worker */
+	struct timeouts timeouts; /* the loop's durations as common timeouts */
+	struct policy *policy;    /* one reference, owned by the worker */
 	struct conn_table conns;
 	struct metrics metrics; /* written by this worker only */
 	struct exchange *spare; /* finished exchanges kept for reuse (exchange.c) */

@@ -23,18 +23,9 @@
  * again this often. */
 #define CONN_DRAIN_POLL_MS 10
 
-static void ms_to_tv(unsigned ms, struct timeval *tv)
-{
-	tv->tv_sec = ms / 1000;
-	tv->tv_usec = (ms % 1000) * 1000;
-}
-
 static void arm(struct conn *c, unsigned ms)
 {
-	struct timeval tv;
-
-	ms_to_tv(ms, &tv);
-	event_add(&c->deadline, &tv);
+	event_add(&c->deadline, timeouts_get(&c->w->timeouts, ms));
 }
 
 static void on_close(struct evhttp_connection *evcon, void *arg)

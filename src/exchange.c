@@ -30,12 +30,6 @@
 
 static void exchange_end(struct exchange *ex);
 
-static void ms_to_tv(unsigned ms, struct timeval *tv)
-{
-	tv->tv_sec = ms / 1000;
-	tv->tv_usec = (ms % 1000) * 1000;
-}
-
 struct exchange *exchange_new(struct worker *w, struct evhttp_request *req)
 {
 	struct exchange *ex = w->spare;
@@ -176,14 +170,12 @@ static void watch_client(struct exchange *ex)
 	bufferevent_data_cb rcb, wcb;
 	bufferevent_event_cb ecb;
 	void *cbarg;
-	struct timeval tv;
 
-	ms_to_tv(ex->policy->client_ms, &tv);
 	bufferevent_getcb(bev, &rcb, &wcb, &ecb, &cbarg);
 	bufferevent_setcb(bev, NULL, wcb, ecb, cbarg);
 	bufferevent_setwatermark(bev, EV_READ, 0,
 	                         ex->policy->max_header_bytes + EXCHANGE_CLIENT_READ_SLACK);
-	bufferevent_set_timeouts(bev, NULL, &tv);
+	bufferevent_set_timeouts(bev, NULL, timeouts_get(&ex->w->timeouts, ex->policy->client_ms));
 	/* libevent's default writes a streamed body 16 KiB per writable
 	 * event; let one write take what backpressure allows to queue. */
 	bufferevent_set_max_single_write(bev, EXCHANGE_CLIENT_HWM);
@@ -194,14 +186,14 @@ static void watch_client(struct exchange *ex)
 static void unwatch_client(struct exchange *ex)
 {
 	struct bufferevent *bev;
-	struct timeval tv;
+	const struct timeval *tv;
 
 	if (ex->evcon == NULL || !ex->watching)
 		return;
 	ex->watching = false;
 	bev = evhttp_connection_get_bufferevent(ex->evcon);
-	ms_to_tv(ex->policy->client_ms, &tv);
-	bufferevent_set_timeouts(bev, &tv, &tv);
+	tv = timeouts_get(&ex->w->timeouts, ex->policy->client_ms);
+	bufferevent_set_timeouts(bev, tv, tv);
 	/* evhttp reads a Content-Length body only once all of it is in the
 	 * input buffer: the next request's body must not meet our mark. */
 	bufferevent_setwatermark(bev, EV_READ, 0, 0);

@@ -57,6 +57,7 @@ struct upstream_conn {
 
 struct upstream_pool {
 	struct event_base *base;
+	struct timeouts *timeouts;
 	unsigned max_idle;
 	struct upstream_conn *idle;
 	/* Finished calls kept with their events and buffers: a call is about
@@ -137,13 +138,6 @@ const char *upstream_error_name(enum upstream_error e)
 	return "unknown";
 }
 
-static struct timeval ms_tv(unsigned ms)
-{
-	struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
-
-	return tv;
-}
-
 /* ---- connections and the pool ---- */
 
 static void idle_unlink(struct upstream_conn *conn)
@@ -189,7 +183,6 @@ static void pool_put(struct upstream_conn *conn)
 {
 	struct upstream_pool *pool = conn->pool;
 	struct upstream_conn *it, *oldest = NULL;
-	struct timeval idle = ms_tv(UPSTREAM_IDLE_MS);
 	unsigned same = 0;
 
 	if (pool->max_idle == 0) {
@@ -205,7 +198,7 @@ static void pool_put(struct upstream_conn *conn)
 	pool->idle = conn;
 	/* Watch it while idle: EOF, an error, a stray byte or the idle timeout
 	 * all close it (conn_readcb / conn_eventcb with no call). */
-	bufferevent_set_timeouts(conn->bev, &idle, NULL);
+	bufferevent_set_timeouts(conn->bev, timeouts_get(pool->timeouts, UPSTREAM_IDLE_MS), NULL);
 	bufferevent_enable(conn->bev, EV_READ);
 
 	for (it = pool->idle; it; it = it->next) {
@@ -218,13 +211,15 @@ static void pool_put(struct upstream_conn *conn)
 		conn_close(oldest);
 }
 
-struct upstream_pool *upstream_pool_new(struct event_base *base, unsigned max_idle)
+struct upstream_pool *upstream_pool_new(struct event_base *base, struct timeouts *timeouts,
+                                        unsigned max_idle)
 {
 	struct upstream_pool *pool = calloc(1, sizeof(*pool));
 
 	if (pool == NULL)
 		return NULL;
 	pool->base = base;
+	pool->timeouts = timeouts;
 	pool->max_idle = max_idle;
 	return pool;
 }
@@ -249,7 +244,6 @@ static int call_connect(struct upstream_call *c)
 {
 	struct addrinfo hints, *ai = NULL;
 	struct upstream_conn *conn = NULL;
-	struct timeval tv;
 	char port[8];
 	evutil_socket_t fd = -1;
 	int one = 1;
@@ -304,10 +298,8 @@ static int call_connect(struct upstream_call *c)
 	c->conn = conn;
 	c->reused = false;
 	c->phase = PH_CONNECT;
-	if (c->connect_ms) {
-		tv = ms_tv(c->connect_ms);
-		evtimer_add(c->timer, &tv);
-	}
+	if (c->connect_ms)
+		evtimer_add(c->timer, timeouts_get(c->pool->timeouts, c->connect_ms));
 	return 0;
 
 fail:
@@ -323,12 +315,9 @@ fail:
 /* The request is on its way: the response deadline starts. */
 static void call_wait_head(struct upstream_call *c)
 {
-	struct timeval tv;
-
 	c->phase = PH_HEAD;
 	if (c->response_ms) {
-		tv = ms_tv(c->response_ms);
-		evtimer_add(c->timer, &tv);
+		evtimer_add(c->timer, timeouts_get(c->pool->timeouts, c->response_ms));
 	} else {
 		evtimer_del(c->timer);
 	}
@@ -585,9 +574,8 @@ static int head_step(struct upstream_call *c)
 	if (c->response_ms) {
 		/* From here on the timeout is between reads, and it stops
 		 * while the call is paused (reading disabled). */
-		struct timeval tv = ms_tv(c->response_ms);
-
-		bufferevent_set_timeouts(c->conn->bev, &tv, NULL);
+		bufferevent_set_timeouts(c->conn->bev,
+		                         timeouts_get(c->pool->timeouts, c->response_ms), NULL);
 	}
 	if (c->h.on_head)
 		c->h.on_head(c->arg, &c->head);

@@ -119,13 +119,11 @@ void worker_conn_closed(struct worker *w)
  * client timeout they were accepted with. */
 void worker_set_policy(struct worker *w, struct policy *p)
 {
-	struct timeval tv;
-
 	evhttp_set_max_headers_size(w->http, (ev_ssize_t)p->max_header_bytes);
 	evhttp_set_max_body_size(w->http, (ev_ssize_t)p->max_body_bytes);
-	tv.tv_sec = p->client_ms / 1000;
-	tv.tv_usec = (p->client_ms % 1000) * 1000;
-	evhttp_set_timeout_tv(w->http, &tv);
+	/* evhttp copies the timeval into each connection's bufferevent: as a
+	 * common timeout, its re-arming on every read stays O(1). */
+	evhttp_set_timeout_tv(w->http, timeouts_get(&w->timeouts, p->client_ms));
 	policy_ref(p);
 	policy_unref(w->policy);
 	w->policy = p;
@@ -228,8 +226,9 @@ int worker_init(struct worker *w, struct worker_group *g, int index, struct poli
 	event_config_free(cfg);
 	if (w->base == NULL)
 		goto oom;
+	timeouts_init(&w->timeouts, w->base);
 	w->http = evhttp_new(w->base);
-	w->pool = upstream_pool_new(w->base, WORKER_POOL_IDLE);
+	w->pool = upstream_pool_new(w->base, &w->timeouts, WORKER_POOL_IDLE);
 	w->wake = wake_new(w->base, on_mail, w);
 	w->accept_retry = evtimer_new(w->base, on_accept_retry, w);
 	if (w->http == NULL || w->pool == NULL || w->wake == NULL || w->accept_retry == NULL ||
