@@ -61,4 +61,9 @@ void origin_rule_free(struct origin_rule *r);
  * including "null"; NULL accepts only "null"; the others never accept "null".) */
 bool origin_rule_match(const struct origin_rule *r, const struct origin_norm *o);
 
+/* In a POSIX extended regex: the ']' closing the bracket expression opened
+ * at p (which points at its '['), or NULL when it is not closed. Classes
+ * like [:alpha:] and a leading ']' are read as regcomp reads them. */
+const char *origin_regex_bracket_end(const char *p);
+
 #endif

@@ -289,31 +289,6 @@ static void put(struct sample *b, char c, bool silent)
 		b->full = true;
 }
 
-/* The ']' closing the bracket expression opened at p, or NULL (the same
- * reading as origin.c's). */
-static const char *bracket_end(const char *p)
-{
-	p++;
-	if (*p == '^')
-		p++;
-	if (*p == ']')
-		p++;
-	for (; *p; p++) {
-		if (*p == '[' && (p[1] == ':' || p[1] == '.' || p[1] == '=')) {
-			char delim = p[1];
-
-			for (p += 2; *p && !(p[0] == delim && p[1] == ']'); p++)
-				;
-			if (!*p)
-				return NULL;
-			p++;
-		} else if (*p == ']') {
-			return p;
-		}
-	}
-	return NULL;
-}
-
 /* One character the bracket expression at p accepts, most likely. */
 static char bracket_pick(const char *p)
 {
@@ -359,7 +334,7 @@ static const char *sample_atom(const char *p, struct sample *b, bool all, bool s
 		return p + 2;
 	case '[':
 		put(b, bracket_pick(p), silent);
-		end = bracket_end(p);
+		end = origin_regex_bracket_end(p);
 		return end ? end + 1 : p + strlen(p);
 	case '.':
 		*any = true;
@@ -481,7 +456,7 @@ static bool regex_names_port(const char *re)
 		if (*p == '\\' && p[1]) {
 			p++;
 		} else if (*p == '[') {
-			const char *end = bracket_end(p);
+			const char *end = origin_regex_bracket_end(p);
 
 			if (!end)
 				return false;

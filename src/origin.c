@@ -246,8 +246,7 @@ int origin_normalize(struct str raw, struct origin_norm *out)
 	return parse_origin(raw, out) ? -1 : 0;
 }
 
-/* Returns the ']' closing the bracket expression opened at p, or NULL. */
-static const char *skip_bracket(const char *p)
+const char *origin_regex_bracket_end(const char *p)
 {
 	p++;
 	if (*p == '^')
@@ -285,7 +284,7 @@ static const char *regex_groups_closed(const char *re)
 				return "trailing backslash";
 			p++;
 		} else if (*p == '[') {
-			p = skip_bracket(p);
+			p = origin_regex_bracket_end(p);
 			if (!p)
 				return "unterminated '['";
 		} else if (*p == '(') {
@@ -320,7 +319,7 @@ static unsigned long regex_expanded_size(const char *re)
 			if (p[1])
 				p++;
 		} else if (*p == '[') {
-			const char *e = skip_bracket(p);
+			const char *e = origin_regex_bracket_end(p);
 			if (e == NULL)
 				break;
 			p = e;
