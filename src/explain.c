@@ -9,12 +9,12 @@
  */
 #include "explain.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "hint.h"
+#include "sbuf.h"
 #include "origin.h"
 
 /* ---- the trace ---- */
@@ -371,58 +371,8 @@ void explain_trace(const struct policy *p, const struct cors_facts *f,
 	trace_outcome(&tr, r, d);
 }
 
-/* ---- a growable buffer ---- */
-
-struct ebuf {
-	char *p;
-	size_t len, cap;
-	bool oom;
-};
-
-static void eb_put(struct ebuf *e, const char *s, size_t n)
-{
-	if (e->oom)
-		return;
-	if (e->len + n + 1 > e->cap) {
-		size_t cap = e->cap ? e->cap : 1024;
-		char *p;
-
-		while (cap < e->len + n + 1)
-			cap *= 2;
-		p = realloc(e->p, cap);
-		if (!p) {
-			e->oom = true;
-			return;
-		}
-		e->p = p;
-		e->cap = cap;
-	}
-	memcpy(e->p + e->len, s, n);
-	e->len += n;
-	e->p[e->len] = '\0';
-}
-
-static void eb_puts(struct ebuf *e, const char *s)
-{
-	eb_put(e, s, strlen(s));
-}
-
-static void eb_printf(struct ebuf *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void eb_printf(struct ebuf *e, const char *fmt, ...)
-{
-	char tmp[256];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		eb_put(e, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
-}
-
 /* Escaped to printable ASCII, for the text report's request values. */
-static void eb_safe(struct ebuf *e, struct str s)
+static void eb_safe(struct sbuf *e, struct str s)
 {
 	char tmp[EXPLAIN_STEP_MAX];
 	struct hint_buf b;
@@ -432,7 +382,7 @@ static void eb_safe(struct ebuf *e, struct str s)
 
 		hint_buf_init(&b, tmp, sizeof(tmp));
 		hint_put_safe(&b, (struct str){s.p + off, n}, n);
-		eb_put(e, tmp, b.len);
+		sbuf_put(e, tmp, b.len);
 	}
 }
 
@@ -468,15 +418,15 @@ static size_t utf8_len(const unsigned char *p, size_t n)
 	return len;
 }
 
-static void eb_json_str(struct ebuf *e, struct str s)
+static void eb_json_str(struct sbuf *e, struct str s)
 {
 	const unsigned char *p = (const unsigned char *)s.p;
 
 	if (!s.p) {
-		eb_puts(e, "null");
+		sbuf_puts(e, "null");
 		return;
 	}
-	eb_puts(e, "\"");
+	sbuf_puts(e, "\"");
 	for (size_t i = 0; i < s.n;) {
 		unsigned char c = p[i];
 		size_t run = i;
@@ -485,49 +435,38 @@ static void eb_json_str(struct ebuf *e, struct str s)
 		       p[run] != '\\')
 			run++;
 		if (run > i) {
-			eb_put(e, s.p + i, run - i);
+			sbuf_put(e, s.p + i, run - i);
 			i = run;
 			continue;
 		}
 		if (c == '"' || c == '\\') {
-			eb_put(e, c == '"' ? "\\\"" : "\\\\", 2);
+			sbuf_put(e, c == '"' ? "\\\"" : "\\\\", 2);
 			i++;
 		} else if (c == '\n') {
-			eb_puts(e, "\\n");
+			sbuf_puts(e, "\\n");
 			i++;
 		} else if (c == '\r') {
-			eb_puts(e, "\\r");
+			sbuf_puts(e, "\\r");
 			i++;
 		} else if (c == '\t') {
-			eb_puts(e, "\\t");
+			sbuf_puts(e, "\\t");
 			i++;
 		} else if (c < 0x80) {
-			eb_printf(e, "\\u%04x", c);
+			sbuf_printf(e, "\\u%04x", c);
 			i++;
 		} else {
 			size_t n = utf8_len(p + i, s.n - i);
 
 			if (n == 0) {
-				eb_puts(e, "\\ufffd");
+				sbuf_puts(e, "\\ufffd");
 				i++;
 			} else {
-				eb_put(e, s.p + i, n);
+				sbuf_put(e, s.p + i, n);
 				i += n;
 			}
 		}
 	}
-	eb_puts(e, "\"");
-}
-
-static char *eb_finish(struct ebuf *e, size_t *len)
-{
-	if (e->oom || !e->p) {
-		free(e->p);
-		return NULL;
-	}
-	if (len)
-		*len = e->len;
-	return e->p;
+	sbuf_puts(e, "\"");
 }
 
 /* ---- text ---- */
@@ -536,105 +475,105 @@ char *explain_text(const struct policy *p, const struct cors_facts *f,
                    const struct cors_decision *d, size_t *len)
 {
 	struct explain_trace *t = malloc(sizeof(*t));
-	struct ebuf e = {0};
+	struct sbuf e = {0};
 
 	if (!t)
 		return NULL;
 	explain_trace(p, f, d, t);
-	eb_puts(&e, "policy: ");
+	sbuf_puts(&e, "policy: ");
 	if (d->rule)
 		eb_safe(&e, str_c(d->rule->name));
 	else
-		eb_puts(&e, "-");
-	eb_printf(&e, "\nkind: %s\n", cors_kind_name(d->kind));
-	eb_printf(&e, "verdict: %s%s\n", cors_verdict_name(d->verdict),
-	          d->report_only ? " (report_only: answered as allowed)" : "");
-	eb_printf(&e, "reason: %s", cors_reason_name(d->reason));
+		sbuf_puts(&e, "-");
+	sbuf_printf(&e, "\nkind: %s\n", cors_kind_name(d->kind));
+	sbuf_printf(&e, "verdict: %s%s\n", cors_verdict_name(d->verdict),
+	            d->report_only ? " (report_only: answered as allowed)" : "");
+	sbuf_printf(&e, "reason: %s", cors_reason_name(d->reason));
 	if (d->detail.p) {
-		eb_puts(&e, " (");
+		sbuf_puts(&e, " (");
 		eb_safe(&e, d->detail);
-		eb_puts(&e, ")");
+		sbuf_puts(&e, ")");
 	}
 	if (d->origin_rule) {
-		eb_puts(&e, " (matched \"");
+		sbuf_puts(&e, " (matched \"");
 		eb_safe(&e, str_c(d->origin_rule));
-		eb_puts(&e, "\")");
+		sbuf_puts(&e, "\")");
 	}
-	eb_puts(&e, "\n");
+	sbuf_puts(&e, "\n");
 	if (d->hint[0]) {
-		eb_puts(&e, "hint: ");
-		eb_puts(&e, d->hint);
-		eb_puts(&e, "\n");
+		sbuf_puts(&e, "hint: ");
+		sbuf_puts(&e, d->hint);
+		sbuf_puts(&e, "\n");
 	}
 	if (d->local_status)
-		eb_printf(&e, "status: %d\n", d->local_status);
+		sbuf_printf(&e, "status: %d\n", d->local_status);
 	else
-		eb_puts(&e, "status: upstream\n");
-	eb_puts(&e, "\n");
+		sbuf_puts(&e, "status: upstream\n");
+	sbuf_puts(&e, "\n");
 
 	/* Header values are the request's own bytes only where they were
 	 * checked (a valid origin, token names), so they print as sent. */
 	for (size_t i = 0; i < d->nheaders; i++) {
-		eb_printf(&e, "%s: ", d->headers[i].name);
+		sbuf_printf(&e, "%s: ", d->headers[i].name);
 		eb_safe(&e, d->headers[i].value);
-		eb_puts(&e, "\n");
+		sbuf_puts(&e, "\n");
 	}
 	if (d->nvary) {
-		eb_puts(&e, "Vary: ");
+		sbuf_puts(&e, "Vary: ");
 		for (size_t i = 0; i < d->nvary; i++)
-			eb_printf(&e, "%s%s", i ? ", " : "", d->vary[i]);
-		eb_puts(&e, "\n");
+			sbuf_printf(&e, "%s%s", i ? ", " : "", d->vary[i]);
+		sbuf_puts(&e, "\n");
 	}
 	if (d->nheaders == 0 && d->nvary == 0)
-		eb_puts(&e, "(no CORS headers)\n");
+		sbuf_puts(&e, "(no CORS headers)\n");
 	if (d->local_status && d->body[0]) {
-		eb_puts(&e, "\n");
-		eb_puts(&e, d->body);
+		sbuf_puts(&e, "\n");
+		sbuf_puts(&e, d->body);
 	}
-	eb_puts(&e, "\ntrace:\n");
+	sbuf_puts(&e, "\ntrace:\n");
 	for (size_t i = 0; i < t->n; i++) {
-		eb_printf(&e, "  %zu. ", i + 1);
-		eb_puts(&e, t->step[i]);
-		eb_puts(&e, "\n");
+		sbuf_printf(&e, "  %zu. ", i + 1);
+		sbuf_puts(&e, t->step[i]);
+		sbuf_puts(&e, "\n");
 	}
 	free(t);
-	return eb_finish(&e, len);
+	return sbuf_finish(&e, len);
 }
 
 /* ---- JSON ---- */
 
-static void json_key(struct ebuf *e, const char *key, bool first)
+static void json_key(struct sbuf *e, const char *key, bool first)
 {
-	eb_puts(e, first ? "{\n  \"" : ",\n  \"");
-	eb_puts(e, key);
-	eb_puts(e, "\": ");
+	sbuf_puts(e, first ? "{\n  \"" : ",\n  \"");
+	sbuf_puts(e, key);
+	sbuf_puts(e, "\": ");
 }
 
-static void json_request(struct ebuf *e, const struct cors_facts *f)
+static void json_request(struct sbuf *e, const struct cors_facts *f)
 {
 	struct str acrh = f->acrh_present ? (struct str){f->acrh_buf, f->acrh_len} : STR_NULL;
 
-	eb_puts(e, "{\n    \"method\": ");
+	sbuf_puts(e, "{\n    \"method\": ");
 	eb_json_str(e, f->method);
-	eb_puts(e, ",\n    \"path\": ");
+	sbuf_puts(e, ",\n    \"path\": ");
 	eb_json_str(e, f->path);
-	eb_puts(e, ",\n    \"host\": ");
+	sbuf_puts(e, ",\n    \"host\": ");
 	eb_json_str(e, f->host);
-	eb_puts(e, ",\n    \"origin\": ");
+	sbuf_puts(e, ",\n    \"origin\": ");
 	eb_json_str(e, f->origin);
-	eb_puts(e, ",\n    \"access_control_request_method\": ");
+	sbuf_puts(e, ",\n    \"access_control_request_method\": ");
 	eb_json_str(e, f->acr_method);
-	eb_puts(e, ",\n    \"access_control_request_headers\": ");
+	sbuf_puts(e, ",\n    \"access_control_request_headers\": ");
 	eb_json_str(e, acrh);
-	eb_puts(e, ",\n    \"access_control_request_private_network\": ");
-	eb_puts(e, f->acr_private_network ? "true\n  }" : "false\n  }");
+	sbuf_puts(e, ",\n    \"access_control_request_private_network\": ");
+	sbuf_puts(e, f->acr_private_network ? "true\n  }" : "false\n  }");
 }
 
 char *explain_json(const struct policy *p, const struct cors_facts *f,
                    const struct cors_decision *d, size_t *len)
 {
 	struct explain_trace *t = malloc(sizeof(*t));
-	struct ebuf e = {0};
+	struct sbuf e = {0};
 
 	if (!t)
 		return NULL;
@@ -652,49 +591,49 @@ char *explain_json(const struct policy *p, const struct cors_facts *f,
 	json_key(&e, "origin_rule", false);
 	eb_json_str(&e, str_c(d->origin_rule));
 	json_key(&e, "report_only", false);
-	eb_puts(&e, d->report_only ? "true" : "false");
+	sbuf_puts(&e, d->report_only ? "true" : "false");
 	json_key(&e, "hint", false);
 	eb_json_str(&e, d->hint[0] ? str_c(d->hint) : STR_NULL);
 	json_key(&e, "status", false);
 	if (d->local_status)
-		eb_printf(&e, "%d", d->local_status);
+		sbuf_printf(&e, "%d", d->local_status);
 	else
-		eb_puts(&e, "null");
+		sbuf_puts(&e, "null");
 	json_key(&e, "body", false);
 	eb_json_str(&e, d->local_status && d->body[0] ? str_c(d->body) : STR_NULL);
 
 	json_key(&e, "trace", false);
-	eb_puts(&e, "[");
+	sbuf_puts(&e, "[");
 	for (size_t i = 0; i < t->n; i++) {
-		eb_puts(&e, i ? ",\n    " : "\n    ");
+		sbuf_puts(&e, i ? ",\n    " : "\n    ");
 		eb_json_str(&e, str_c(t->step[i]));
 	}
-	eb_puts(&e, t->n ? "\n  ]" : "]");
+	sbuf_puts(&e, t->n ? "\n  ]" : "]");
 
 	json_key(&e, "headers", false);
-	eb_puts(&e, "[");
+	sbuf_puts(&e, "[");
 	for (size_t i = 0; i < d->nheaders; i++) {
-		eb_puts(&e, i ? ",\n    {\"name\": " : "\n    {\"name\": ");
+		sbuf_puts(&e, i ? ",\n    {\"name\": " : "\n    {\"name\": ");
 		eb_json_str(&e, str_c(d->headers[i].name));
-		eb_puts(&e, ", \"value\": ");
+		sbuf_puts(&e, ", \"value\": ");
 		eb_json_str(&e, d->headers[i].value);
-		eb_puts(&e, "}");
+		sbuf_puts(&e, "}");
 	}
-	eb_puts(&e, d->nheaders ? "\n  ]" : "]");
+	sbuf_puts(&e, d->nheaders ? "\n  ]" : "]");
 
 	json_key(&e, "vary", false);
-	eb_puts(&e, "[");
+	sbuf_puts(&e, "[");
 	for (size_t i = 0; i < d->nvary; i++) {
-		eb_puts(&e, i ? ", " : "");
+		sbuf_puts(&e, i ? ", " : "");
 		eb_json_str(&e, str_c(d->vary[i]));
 	}
-	eb_puts(&e, "]");
+	sbuf_puts(&e, "]");
 
 	json_key(&e, "request", false);
 	json_request(&e, f);
-	eb_puts(&e, "\n}\n");
+	sbuf_puts(&e, "\n}\n");
 	free(t);
-	return eb_finish(&e, len);
+	return sbuf_finish(&e, len);
 }
 
 /* ---- facts from query parameters ---- */

@@ -6,12 +6,13 @@
  */
 #include "metrics.h"
 
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "sbuf.h"
 
 const double metrics_bucket_bounds[METRICS_BUCKETS] = {
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0,
@@ -98,55 +99,18 @@ void metrics_bad_request(struct metrics *m)
 
 /* ---- rendering ---- */
 
-struct out {
-	char *p;
-	size_t len, cap;
-	bool oom;
-};
-
-static void outf(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void outf(struct out *o, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (o->oom)
-		return;
-	for (;;) {
-		va_start(ap, fmt);
-		n = vsnprintf(o->p + o->len, o->cap - o->len, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			o->oom = true;
-			return;
-		}
-		if ((size_t)n < o->cap - o->len) {
-			o->len += (size_t)n;
-			return;
-		}
-		char *p = realloc(o->p, o->cap * 2 + (size_t)n);
-		if (p == NULL) {
-			o->oom = true;
-			return;
-		}
-		o->p = p;
-		o->cap = o->cap * 2 + (size_t)n;
-	}
-}
-
 /* Label values are policy names from the file: escape as the format asks. */
-static void out_label(struct out *o, const char *s)
+static void out_label(struct sbuf *o, const char *s)
 {
 	for (; *s; s++) {
 		if (*s == '\\')
-			outf(o, "\\\\");
+			sbuf_puts(o, "\\\\");
 		else if (*s == '"')
-			outf(o, "\\\"");
+			sbuf_puts(o, "\\\"");
 		else if (*s == '\n')
-			outf(o, "\\n");
+			sbuf_puts(o, "\\n");
 		else
-			outf(o, "%c", *s);
+			sbuf_put(o, s, 1);
 	}
 }
 
@@ -205,28 +169,26 @@ static uint64_t sum_at(const struct metrics *const *v, size_t n, size_t off)
 char *metrics_render(const struct metrics *const *v, size_t n, const struct metrics_global *g,
                      size_t *len)
 {
-	struct out o = {.cap = 8192};
+	struct sbuf o = {0};
 	const char **names = NULL;
 	size_t nnames;
 	uint64_t cum = 0;
 
-	o.p = malloc(o.cap);
 	names = calloc((METRICS_MAX_POLICIES + 1) * (n ? n : 1), sizeof(*names));
-	if (o.p == NULL || names == NULL)
-		goto oom;
-	o.p[0] = '\0';
+	if (names == NULL)
+		return NULL;
 	nnames = policy_names(v, n, names, (METRICS_MAX_POLICIES + 1) * (n ? n : 1));
 
-	outf(&o,
-	     "# HELP corsd_build_info corsd version.\n# TYPE corsd_build_info gauge\n"
-	     "corsd_build_info{version=\"%s\"} 1\n",
-	     g->version);
-	outf(&o,
-	     "# HELP corsd_workers Event-loop threads.\n# TYPE corsd_workers gauge\n"
-	     "corsd_workers %u\n",
-	     g->workers);
-	outf(&o, "# HELP corsd_requests_total Requests by CORS kind, outcome and policy.\n"
-	         "# TYPE corsd_requests_total counter\n");
+	sbuf_printf(&o,
+	            "# HELP corsd_build_info corsd version.\n# TYPE corsd_build_info gauge\n"
+	            "corsd_build_info{version=\"%s\"} 1\n",
+	            g->version);
+	sbuf_printf(&o,
+	            "# HELP corsd_workers Event-loop threads.\n# TYPE corsd_workers gauge\n"
+	            "corsd_workers %u\n",
+	            g->workers);
+	sbuf_printf(&o, "# HELP corsd_requests_total Requests by CORS kind, outcome and policy.\n"
+	                "# TYPE corsd_requests_total counter\n");
 	for (int k = 0; k < METRICS_NKIND; k++) {
 		for (size_t i = 0; i < nnames; i++) {
 			for (int oc = 0; oc < METRICS_NOUTCOME; oc++) {
@@ -239,62 +201,57 @@ char *metrics_render(const struct metrics *const *v, size_t n, const struct metr
 					continue;
 				if (c == 0 && strcmp(names[i], "_other") == 0)
 					continue;
-				outf(&o,
-				     "corsd_requests_total{kind=\"%s\",outcome=\"%s\",policy=\"",
-				     kind_names[k], outcome_names[oc]);
+				sbuf_printf(
+				    &o, "corsd_requests_total{kind=\"%s\",outcome=\"%s\",policy=\"",
+				    kind_names[k], outcome_names[oc]);
 				out_label(&o, names[i]);
-				outf(&o, "\"} %llu\n", (unsigned long long)c);
+				sbuf_printf(&o, "\"} %llu\n", (unsigned long long)c);
 			}
 		}
-		outf(&o, "corsd_requests_total{kind=\"%s\",outcome=\"none\",policy=\"\"} %llu\n",
-		     kind_names[k], (unsigned long long)SUM(no_policy, k));
+		sbuf_printf(&o,
+		            "corsd_requests_total{kind=\"%s\",outcome=\"none\",policy=\"\"} %llu\n",
+		            kind_names[k], (unsigned long long)SUM(no_policy, k));
 	}
-	outf(&o,
-	     "# HELP corsd_bad_requests_total Requests refused by corsd's checks of "
-	     "framing and headers.\n# TYPE corsd_bad_requests_total counter\n"
-	     "corsd_bad_requests_total %llu\n",
-	     (unsigned long long)SUM(bad_requests, 0));
-	outf(&o, "# HELP corsd_upstream_responses_total Upstream response heads by status "
-	         "class.\n# TYPE corsd_upstream_responses_total counter\n");
+	sbuf_printf(&o,
+	            "# HELP corsd_bad_requests_total Requests refused by corsd's checks of "
+	            "framing and headers.\n# TYPE corsd_bad_requests_total counter\n"
+	            "corsd_bad_requests_total %llu\n",
+	            (unsigned long long)SUM(bad_requests, 0));
+	sbuf_printf(&o, "# HELP corsd_upstream_responses_total Upstream response heads by status "
+	                "class.\n# TYPE corsd_upstream_responses_total counter\n");
 	for (int c = 1; c <= 5; c++)
-		outf(&o, "corsd_upstream_responses_total{class=\"%dxx\"} %llu\n", c,
-		     (unsigned long long)SUM(upstream_status, c));
-	outf(&o, "# HELP corsd_upstream_errors_total Failed upstream exchanges by cause.\n"
-	         "# TYPE corsd_upstream_errors_total counter\n");
+		sbuf_printf(&o, "corsd_upstream_responses_total{class=\"%dxx\"} %llu\n", c,
+		            (unsigned long long)SUM(upstream_status, c));
+	sbuf_printf(&o, "# HELP corsd_upstream_errors_total Failed upstream exchanges by cause.\n"
+	                "# TYPE corsd_upstream_errors_total counter\n");
 	for (int e = 0; e < METRICS_NUERR; e++)
-		outf(&o, "corsd_upstream_errors_total{cause=\"%s\"} %llu\n", uerr_names[e],
-		     (unsigned long long)SUM(upstream_errors, e));
-	outf(&o,
-	     "# HELP corsd_open_connections Open client connections.\n"
-	     "# TYPE corsd_open_connections gauge\ncorsd_open_connections %llu\n",
-	     (unsigned long long)g->open_connections);
-	outf(&o,
-	     "# HELP corsd_config_reloads_total Policy reloads by result.\n"
-	     "# TYPE corsd_config_reloads_total counter\n"
-	     "corsd_config_reloads_total{result=\"ok\"} %llu\n"
-	     "corsd_config_reloads_total{result=\"failed\"} %llu\n",
-	     (unsigned long long)g->reloads_ok, (unsigned long long)g->reloads_failed);
-	outf(&o, "# HELP corsd_request_duration_seconds Time from the request's arrival to "
-	         "the end of its answer.\n# TYPE corsd_request_duration_seconds histogram\n");
+		sbuf_printf(&o, "corsd_upstream_errors_total{cause=\"%s\"} %llu\n", uerr_names[e],
+		            (unsigned long long)SUM(upstream_errors, e));
+	sbuf_printf(&o,
+	            "# HELP corsd_open_connections Open client connections.\n"
+	            "# TYPE corsd_open_connections gauge\ncorsd_open_connections %llu\n",
+	            (unsigned long long)g->open_connections);
+	sbuf_printf(&o,
+	            "# HELP corsd_config_reloads_total Policy reloads by result.\n"
+	            "# TYPE corsd_config_reloads_total counter\n"
+	            "corsd_config_reloads_total{result=\"ok\"} %llu\n"
+	            "corsd_config_reloads_total{result=\"failed\"} %llu\n",
+	            (unsigned long long)g->reloads_ok, (unsigned long long)g->reloads_failed);
+	sbuf_printf(&o,
+	            "# HELP corsd_request_duration_seconds Time from the request's arrival to "
+	            "the end of its answer.\n# TYPE corsd_request_duration_seconds histogram\n");
 	for (int b = 0; b <= METRICS_BUCKETS; b++) {
 		cum += SUM(buckets, b);
 		if (b < METRICS_BUCKETS)
-			outf(&o, "corsd_request_duration_seconds_bucket{le=\"%g\"} %llu\n",
-			     metrics_bucket_bounds[b], (unsigned long long)cum);
+			sbuf_printf(&o, "corsd_request_duration_seconds_bucket{le=\"%g\"} %llu\n",
+			            metrics_bucket_bounds[b], (unsigned long long)cum);
 		else
-			outf(&o, "corsd_request_duration_seconds_bucket{le=\"+Inf\"} %llu\n",
-			     (unsigned long long)cum);
+			sbuf_printf(&o, "corsd_request_duration_seconds_bucket{le=\"+Inf\"} %llu\n",
+			            (unsigned long long)cum);
 	}
-	outf(&o, "corsd_request_duration_seconds_sum %.6f\n",
-	     (double)SUM(duration_us_sum, 0) / 1e6);
-	outf(&o, "corsd_request_duration_seconds_count %llu\n", (unsigned long long)cum);
-	if (o.oom)
-		goto oom;
+	sbuf_printf(&o, "corsd_request_duration_seconds_sum %.6f\n",
+	            (double)SUM(duration_us_sum, 0) / 1e6);
+	sbuf_printf(&o, "corsd_request_duration_seconds_count %llu\n", (unsigned long long)cum);
 	free(names);
-	*len = o.len;
-	return o.p;
-oom:
-	free(names);
-	free(o.p);
-	return NULL;
+	return sbuf_finish(&o, len);
 }
