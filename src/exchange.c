@@ -107,6 +107,14 @@ static void log_access(const struct exchange *ex)
 	log_kv(POLICY_LOG_INFO, "access", kv, n);
 }
 
+/* on_error passes upstream's error straight to metrics. */
+_Static_assert((int)METRICS_UERR_CONNECT == (int)UPSTREAM_ERR_CONNECT &&
+                   (int)METRICS_UERR_CONNECT_TIMEOUT == (int)UPSTREAM_ERR_CONNECT_TIMEOUT &&
+                   (int)METRICS_UERR_TIMEOUT == (int)UPSTREAM_ERR_TIMEOUT &&
+                   (int)METRICS_UERR_PROTOCOL == (int)UPSTREAM_ERR_PROTOCOL &&
+                   (int)METRICS_UERR_CLOSED == (int)UPSTREAM_ERR_CLOSED,
+               "metrics and upstream name the upstream errors in the same order");
+
 void exchange_free_spares(struct worker *w)
 {
 	while (w->spare) {
