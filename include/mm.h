@@ -7,7 +7,13 @@
 #ifndef CORSD_MM_H
 #define CORSD_MM_H
 
+#include <stddef.h>
+
 void mm_setup(void);
 void mm_thread_exit(void);
+/* Memory that libevent will free (evhttp frees header entries itself):
+ * it must come from the allocator libevent uses. */
+void *mm_event_alloc(size_t n);
+void mm_event_free(void *p);
 
 #endif

@@ -18,6 +18,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include "conn.h"
+#include "front.h"
 #include "metrics.h"
 #include "policy.h"
 #include "timeouts.h"
@@ -45,9 +46,10 @@ struct worker {
 	struct timeouts timeouts; /* the loop's durations as common timeouts */
 	struct policy *policy;    /* one reference, owned by the worker */
 	struct conn_table conns;
-	struct metrics metrics; /* written by this worker only */
-	struct exchange *spare; /* finished exchanges kept for reuse (exchange.c) */
-	time_t date_sec;        /* the second date[] was formatted for (front.c) */
+	struct metrics metrics;   /* written by this worker only */
+	struct exchange *spare;   /* finished exchanges kept for reuse (exchange.c) */
+	time_t date_sec;          /* the second date[] was formatted for (front.c) */
+	struct front_lines lines; /* scratch for a response head (exchange.c) */
 	char date[40];
 	size_t nspare;
 	struct evhttp_bound_socket **bound;

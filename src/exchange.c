@@ -234,9 +234,12 @@ void exchange_reply(struct exchange *ex, int status, const char *body, bool clos
 	struct evhttp_connection *evcon;
 	struct evkeyvalq *out = evhttp_request_get_output_headers(ex->req);
 	struct evbuffer *buf = NULL;
+	struct front_lines *lines = &ex->w->lines;
 
 	unwatch_client(ex);
-	if (front_add_cors_headers(out, &ex->dec, STR_NULL) < 0 || front_add_date(ex->w, out) < 0)
+	front_lines_init(lines, out);
+	if (front_add_cors_headers(lines, &ex->dec, STR_NULL) < 0 ||
+	    front_lines_commit(lines) < 0 || front_add_date(ex->w, out) < 0)
 		goto fail;
 	/* Most local answers (a 204 preflight) have no body: no buffer. */
 	if (body && body[0]) {
@@ -334,12 +337,12 @@ static char *join_vary(const struct resp_head *h)
 	return out;
 }
 
+/* One header as its own evhttp entry (evhttp copies both strings). */
 static int add_header_str(struct evkeyvalq *out, struct str name, struct str value)
 {
 	char small[2048], *buf = small;
 	int rc;
 
-	/* evhttp copies both strings again: terminate them on the stack. */
 	if (name.n + value.n + 2 > sizeof(small)) {
 		buf = malloc(name.n + value.n + 2);
 		if (buf == NULL)
@@ -362,17 +365,26 @@ static void on_head(void *arg, const struct resp_head *h)
 	char *vary = join_vary(h);
 	char reason[128];
 	bool has_length = false, has_date = false;
+	struct front_lines *lines = &ex->w->lines;
 
+	front_lines_init(lines, out);
 	for (size_t i = 0; i < h->nheaders; i++) {
-		if (!pass_upstream_header(h, h->headers[i].name))
+		struct str name = h->headers[i].name;
+		if (!pass_upstream_header(h, name))
 			continue;
-		if (str_eq_ci(h->headers[i].name, STR_LIT("Content-Length")))
+		/* The headers evhttp looks up stay entries of their own. */
+		if (str_eq_ci(name, STR_LIT("Content-Length")))
 			has_length = true;
-		else if (str_eq_ci(h->headers[i].name, STR_LIT("Date")))
+		else if (str_eq_ci(name, STR_LIT("Date")))
 			has_date = true;
-		add_header_str(out, h->headers[i].name, h->headers[i].value);
+		else if (!str_eq_ci(name, STR_LIT("Content-Type"))) {
+			front_lines_add(lines, name, h->headers[i].value);
+			continue;
+		}
+		add_header_str(out, name, h->headers[i].value);
 	}
-	front_add_cors_headers(out, &ex->dec, vary ? str_c(vary) : STR_NULL);
+	front_add_cors_headers(lines, &ex->dec, vary ? str_c(vary) : STR_NULL);
+	front_lines_commit(lines);
 	free(vary);
 	if (!has_date)
 		front_add_date(ex->w, out);

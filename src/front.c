@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h> /* before event2, which defines TAILQ only if missing */
 #include <time.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -19,6 +20,7 @@
 #include "exchange.h"
 #include "hdr.h"
 #include "log.h"
+#include "mm.h"
 #include "worker.h"
 
 uint64_t front_now_ns(void)
@@ -54,20 +56,90 @@ static struct str method_name(enum evhttp_cmd_type cmd)
 	return STR_LIT("CONNECT");
 }
 
-int front_add_cors_headers(struct evkeyvalq *out, const struct cors_decision *d,
+void front_lines_init(struct front_lines *l, struct evkeyvalq *out)
+{
+	l->out = out;
+	l->nlen = l->len = 0;
+}
+
+int front_lines_commit(struct front_lines *l)
+{
+	struct evkeyval *kv;
+
+	if (l->nlen == 0)
+		return 0;
+	/* evhttp frees its entries itself: they come from its allocator. */
+	kv = mm_event_alloc(sizeof(*kv));
+	if (kv != NULL) {
+		kv->key = mm_event_alloc(l->nlen + 1);
+		kv->value = mm_event_alloc(l->len - l->nlen);
+	}
+	if (kv == NULL || kv->key == NULL || kv->value == NULL) {
+		if (kv != NULL) {
+			mm_event_free(kv->key);
+			mm_event_free(kv->value);
+		}
+		mm_event_free(kv);
+		return -1;
+	}
+	memcpy(kv->key, l->buf, l->nlen + 1);
+	memcpy(kv->value, l->buf + l->nlen + 1, l->len - l->nlen - 1);
+	kv->value[l->len - l->nlen - 1] = '\0';
+	TAILQ_INSERT_TAIL(l->out, kv, next);
+	l->nlen = l->len = 0;
+	return 0;
+}
+
+int front_lines_add(struct front_lines *l, struct str name, struct str value)
+{
+	size_t need = name.n + value.n + 4;
+	char *w;
+
+	if (l->len + need >= sizeof(l->buf) && front_lines_commit(l) < 0)
+		return -1;
+	if (need >= sizeof(l->buf)) {
+		/* One line longer than the buffer: an entry of its own. */
+		char *s = malloc(name.n + value.n + 2);
+		int rc;
+		if (s == NULL)
+			return -1;
+		memcpy(s, name.p, name.n);
+		s[name.n] = '\0';
+		memcpy(s + name.n + 1, value.p, value.n);
+		s[name.n + 1 + value.n] = '\0';
+		rc = evhttp_add_header(l->out, s, s + name.n + 1);
+		free(s);
+		return rc;
+	}
+	w = l->buf + l->len;
+	if (l->nlen == 0) {
+		memcpy(w, name.p, name.n);
+		w[name.n] = '\0';
+		l->nlen = name.n;
+		w += name.n + 1;
+	} else {
+		memcpy(w, "\r\n", 2);
+		memcpy(w + 2, name.p, name.n);
+		memcpy(w + 2 + name.n, ": ", 2);
+		w += name.n + 4;
+	}
+	memcpy(w, value.p, value.n);
+	w += value.n;
+	*w = '\0';
+	l->len = (size_t)(w - l->buf);
+	return 0;
+}
+
+int front_add_cors_headers(struct front_lines *l, const struct cors_decision *d,
                            struct str upstream_vary)
 {
-	char value[HDR_ACRH_MAX_BYTES + 2 * HDR_ACRH_MAX_NAMES + 1];
+	char value[256];
 	char *vary;
+	int rc;
 
-	for (size_t i = 0; i < d->nheaders; i++) {
-		const struct cors_header *h = &d->headers[i];
-		size_t n = h->value.n < sizeof(value) - 1 ? h->value.n : sizeof(value) - 1;
-		memcpy(value, h->value.p, n);
-		value[n] = '\0';
-		if (evhttp_add_header(out, h->name, value) < 0)
+	for (size_t i = 0; i < d->nheaders; i++)
+		if (front_lines_add(l, str_c(d->headers[i].name), d->headers[i].value) < 0)
 			return -1;
-	}
 	if (d->nvary == 0 && upstream_vary.p == NULL)
 		return 0;
 	if (upstream_vary.p == NULL) {
@@ -84,18 +156,14 @@ int front_add_cors_headers(struct evkeyvalq *out, const struct cors_decision *d,
 			memcpy(value + len, d->vary[i], n);
 			len += n;
 		}
-		value[len] = '\0';
-		return evhttp_add_header(out, "Vary", value);
+		return front_lines_add(l, STR_LIT("Vary"), (struct str){value, len});
 	}
 	vary = hdr_vary_merge(upstream_vary, d->vary, d->nvary);
 	if (vary == NULL)
 		return -1;
-	if (vary[0] != '\0' && evhttp_add_header(out, "Vary", vary) < 0) {
-		free(vary);
-		return -1;
-	}
+	rc = vary[0] != '\0' ? front_lines_add(l, STR_LIT("Vary"), str_c(vary)) : 0;
 	free(vary);
-	return 0;
+	return rc;
 }
 
 void front_flush(struct evhttp_connection *evcon)

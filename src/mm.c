@@ -136,6 +136,16 @@ void mm_thread_exit(void)
 	}
 }
 
+void *mm_event_alloc(size_t n)
+{
+	return mm_malloc(n);
+}
+
+void mm_event_free(void *p)
+{
+	mm_free(p);
+}
+
 #else /* sanitizer builds: libevent keeps malloc */
 
 void mm_setup(void)
@@ -144,6 +154,16 @@ void mm_setup(void)
 
 void mm_thread_exit(void)
 {
+}
+
+void *mm_event_alloc(size_t n)
+{
+	return malloc(n);
+}
+
+void mm_event_free(void *p)
+{
+	free(p);
 }
 
 #endif
