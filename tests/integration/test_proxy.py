@@ -169,6 +169,27 @@ class ProxyTest(CorsdTestCase):
         self.assertEqual(r.header("X-Weird"), "spaced value")
         self.assertEqual(r.header("Cache-Control"), "private")
 
+    def test_many_and_long_response_headers_pass_through(self):
+        # corsd hands evhttp the lines it only prints as one entry, in
+        # 8 KiB batches, and a line longer than that on its own: every line
+        # must still arrive whole, once, same-name lines in order.
+        # (The response parser takes 128 lines and a 64 KiB head at most.)
+        hdrs = [("X-H%03d" % i, "v%d-" % i + "x" * (i * 7 % 200)) for i in range(110)]
+        hdrs.insert(55, ("X-Long", "L" * 20000))
+        hdrs += [("Set-Cookie", "c%d=%d" % (i, i)) for i in range(5)]
+        self.upstream.route("many", lambda req, conn, args: Reply(
+            200, [("Content-Type", "text/plain")] + hdrs, b"many"))
+        r = self.get("/plain/many", APP)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.body, b"many")
+        for k, v in hdrs:
+            if k != "Set-Cookie":
+                self.assertEqual(r.headers.get_all(k), [v], k)
+        self.assertEqual(r.headers.get_all("Set-Cookie"), ["c%d=%d" % (i, i) for i in range(5)])
+        self.assertSingle(r, "Access-Control-Allow-Origin", APP)
+        self.assertSingle(r, "Content-Type", "text/plain")
+        self.assertVaryHasOrigin(r)
+
     # -- streaming ---------------------------------------------------------
     def test_chunked_response_complete(self):
         r = self.get("/plain/chunked", APP)
