@@ -1102,6 +1102,23 @@ def preflight_hdrs(origin, method, req_headers=None, host="api.test", extra=()):
     return h + list(extra)
 
 
+class TempDirTestCase(unittest.TestCase):
+    """A test case with its own temporary folder (self.dir), removed after
+    each test, and write(name, text) -> path."""
+    maxDiff = None
+    tmp_prefix = "corsd-"
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix=self.tmp_prefix)
+        self.addCleanup(shutil.rmtree, self.dir, True)
+
+    def write(self, name, text):
+        path = os.path.join(self.dir, name)
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+
 class CorsdTestCase(unittest.TestCase):
     maxDiff = None
 

@@ -2,12 +2,10 @@
 
 import os
 import re
-import shutil
 import signal
-import tempfile
 import unittest
 
-from harness import (SOURCE_DIR, Corsd, Upstream, build_request, closed_port, make_config,
+from harness import (TempDirTestCase, SOURCE_DIR, Corsd, Upstream, build_request, closed_port, make_config,
                      origin_hdrs, preflight_hdrs, run_corsd, to_yaml, main)
 
 APP = "https://app.example.com"
@@ -18,18 +16,8 @@ def both(out, err):
     return out + err
 
 
-class CliTest(unittest.TestCase):
-    maxDiff = None
-
-    def setUp(self):
-        self.dir = tempfile.mkdtemp(prefix="corsd-cli-")
-        self.addCleanup(shutil.rmtree, self.dir, True)
-
-    def write(self, name, text):
-        path = os.path.join(self.dir, name)
-        with open(path, "w") as f:
-            f.write(text)
-        return path
+class CliTest(TempDirTestCase):
+    tmp_prefix = "corsd-cli-"
 
     def valid_config(self, **over):
         return make_config("http://127.0.0.1:9", [

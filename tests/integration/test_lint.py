@@ -4,11 +4,9 @@ clean; only -t lints."""
 
 import os
 import re
-import shutil
-import tempfile
 import unittest
 
-from harness import (SOURCE_DIR, build_request, make_config, preflight_hdrs, run_corsd,
+from harness import (TempDirTestCase, SOURCE_DIR, build_request, make_config, preflight_hdrs, run_corsd,
                      to_yaml, main)
 
 APP = "https://app.example.com"
@@ -50,18 +48,8 @@ RISKY = [
 ]
 
 
-class LintTest(unittest.TestCase):
-    maxDiff = None
-
-    def setUp(self):
-        self.dir = tempfile.mkdtemp(prefix="corsd-lint-")
-        self.addCleanup(shutil.rmtree, self.dir, True)
-
-    def write(self, name, text):
-        path = os.path.join(self.dir, name)
-        with open(path, "w") as f:
-            f.write(text)
-        return path
+class LintTest(TempDirTestCase):
+    tmp_prefix = "corsd-lint-"
 
     def diags(self, path, text):
         """(line, col, message) of every FILE:LINE:COL: line."""

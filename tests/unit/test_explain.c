@@ -24,14 +24,7 @@ static struct policy *policy;
 
 static void setup(void)
 {
-	struct diag_list d;
-
-	diag_init(&d, GOLDEN_DIR "/policy.yaml");
-	policy = config_load_file(GOLDEN_DIR "/policy.yaml", &d);
-	if (policy == NULL)
-		diag_print(&d, stderr);
-	diag_free(&d);
-	ck_assert_ptr_nonnull(policy);
+	policy = unit_policy(GOLDEN_DIR "/policy.yaml", NULL);
 }
 
 static void teardown(void)

@@ -42,14 +42,7 @@ static struct policy *policy;
 
 static void setup(void)
 {
-	struct diag_list d;
-
-	diag_init(&d, "hint.yaml");
-	policy = config_load_buffer("hint.yaml", POLICY, sizeof(POLICY) - 1, &d);
-	if (policy == NULL)
-		diag_print(&d, stderr);
-	diag_free(&d);
-	ck_assert_ptr_nonnull(policy);
+	policy = unit_policy("hint.yaml", POLICY);
 }
 
 static void teardown(void)
