@@ -39,8 +39,40 @@ STOP_TIMEOUT = 10.0
 LISTEN_RE = re.compile(r"listening on (\S+):(\d+)")
 SANITIZER_RE = re.compile(
     r"ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:|"
-    r"ThreadSanitizer|AddressSanitizer:DEADLYSIGNAL"
+    r"ThreadSanitizer|AddressSanitizer:DEADLYSIGNAL|"
+    # valgrind memcheck (CORSD_VALGRIND=1): every error it reports
+    r"==\d+== (Invalid (read|write|free)|Conditional jump|Use of uninitialised|"
+    r"Syscall param|Mismatched free|Source and destination overlap|"
+    r"Process terminating|.*definitely lost in)"
 )
+
+# CORSD_VALGRIND=1 runs every corsd under valgrind memcheck: any invalid
+# access or definite leak makes it exit 99, which fails the test like a
+# sanitizer report. Slower by 10-50x, so waits scale with CORSD_IT_SLOW.
+VALGRIND = os.environ.get("CORSD_VALGRIND") == "1"
+VALGRIND_CMD = ["valgrind", "--tool=memcheck", "--quiet", "--error-exitcode=99",
+                "--leak-check=full", "--show-leak-kinds=definite",
+                "--errors-for-leak-kinds=definite", "--track-fds=no",
+                "--child-silent-after-fork=yes"]
+
+
+def corsd_cmd(args):
+    """The argv that runs corsd with args (under valgrind when asked)."""
+    return (VALGRIND_CMD if VALGRIND else []) + [corsd_bin()] + list(args)
+
+
+def proc_fd_count(pid):
+    """Open descriptors of a process, from /proc/PID/fd."""
+    return len(os.listdir("/proc/%d/fd" % pid))
+
+
+def proc_rss_kib(pid):
+    """Resident set size of a process in KiB, from /proc/PID/status."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise RuntimeError("no VmRSS for pid %d" % pid)
 
 
 def corsd_bin():
@@ -568,7 +600,11 @@ class Upstream:
     fn(req, conn, args) returns a Reply, CLOSE, or None (it wrote the answer
     itself through conn.send)."""
 
-    def __init__(self):
+    def __init__(self, port=None):
+        """port: bind this port instead of a free one, e.g. to restart an
+        upstream in place; SO_REUSEPORT lets the new one bind before the old
+        one stops, so no connection attempt is refused in between."""
+        self.want_port = port
         self.routes = {}
         self.lock = threading.Lock()
         self.cond = threading.Condition(self.lock)
@@ -642,7 +678,8 @@ class Upstream:
     def start(self):
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind(("127.0.0.1", 0))
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        s.bind(("127.0.0.1", self.want_port or 0))
         s.listen(128)
         s.settimeout(0.1)
         self.sock = s
@@ -883,7 +920,7 @@ class Corsd:
                 self.cond.notify_all()
 
     def start(self, timeout=START_TIMEOUT):
-        self.proc = subprocess.Popen([corsd_bin(), "-c", self.config_path] + self.extra_args,
+        self.proc = subprocess.Popen(corsd_cmd(["-c", self.config_path] + self.extra_args),
                                      stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, cwd=self.dir)
         _track(self.proc)
@@ -996,6 +1033,22 @@ class Corsd:
         self.returncode = self.proc.returncode
         return self.returncode
 
+    def fd_count(self):
+        return proc_fd_count(self.proc.pid)
+
+    def rss_kib(self):
+        return proc_rss_kib(self.proc.pid)
+
+    def wait_fds_at_most(self, limit, timeout=IO_TIMEOUT):
+        """Waits (bounded) until corsd holds at most limit descriptors, as
+        closes complete asynchronously; returns the last count seen."""
+        deadline = time.monotonic() + timeout
+        while True:
+            n = self.fd_count()
+            if n <= limit or time.monotonic() >= deadline:
+                return n
+            time.sleep(0.05)
+
     def sanitizer_report(self):
         with self.lock:
             bad = [i for i, l in enumerate(self.lines) if SANITIZER_RE.search(l)]
@@ -1025,7 +1078,7 @@ class Corsd:
 
 def run_corsd(args, input=None, timeout=60):
     """Run corsd to completion: (exit status, stdout, stderr)."""
-    p = subprocess.Popen([corsd_bin()] + list(args), stdin=subprocess.PIPE
+    p = subprocess.Popen(corsd_cmd(args), stdin=subprocess.PIPE
                          if input is not None else subprocess.DEVNULL,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     _track(p)
