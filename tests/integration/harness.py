@@ -78,7 +78,7 @@ def proc_rss_kib(pid):
 def corsd_bin():
     path = os.environ.get("CORSD_BIN")
     if path:
-        return path
+        return os.path.abspath(path)  # corsd runs in its own directory
     for cand in ("build/corsd", "build-it/corsd"):
         p = os.path.join(SOURCE_DIR, cand)
         if os.access(p, os.X_OK):
