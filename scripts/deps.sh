@@ -6,8 +6,8 @@ set -euo pipefail
 want=(build-essential cmake pkg-config libevent-dev libyaml-dev)
 if [ "${1:-build}" = test ]; then
   # systemd: systemd-analyze for test_deploy.py; chromium*: test_browser.py;
-  # man-db: rendering the man pages in test_docs.py
-  want+=(check python3 curl systemd chromium chromium-driver man-db)
+  # man-db: rendering the man pages in test_docs.py; valgrind: the memcheck run
+  want+=(check python3 curl systemd chromium chromium-driver man-db valgrind)
 fi
 
 missing=()

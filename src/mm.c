@@ -8,7 +8,8 @@
  * with a small header naming their class, so a block freed on another
  * thread simply joins that thread's list.
  *
- * Sanitizer builds keep libevent on malloc, so ASan sees every block.
+ * Sanitizer builds and CORSD_MM_CACHE=OFF (for valgrind) keep libevent on
+ * malloc, so the checker sees every block.
  */
 #include "mm.h"
 
@@ -18,7 +19,7 @@
 #include <string.h>
 #include <event2/event.h>
 
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(__SANITIZE_ADDRESS__) || defined(CORSD_NO_MM_CACHE)
 #define MM_CUSTOM 0
 #else
 #define MM_CUSTOM 1
