@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds corsd and runs the whole test suite twice: a normal build, then an
-# AddressSanitizer + UndefinedBehaviorSanitizer build. Usage: scripts/test.sh
+# Builds corsd and runs the whole test suite three times: a normal build, an
+# AddressSanitizer + UndefinedBehaviorSanitizer build, and under valgrind
+# memcheck. Usage: scripts/test.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh test
@@ -23,3 +24,7 @@ echo "== AddressSanitizer + UndefinedBehaviorSanitizer build =="
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 run_suite build/asan -DCMAKE_BUILD_TYPE=Debug -DCORSD_SANITIZE=ON
+
+echo "== valgrind memcheck (no definite leaks, no invalid accesses) =="
+unset ASAN_OPTIONS UBSAN_OPTIONS
+run_suite build/valgrind -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCORSD_VALGRIND=ON
