@@ -27,4 +27,9 @@ size_t lint_policy(const struct policy *p, struct diag_list *d);
  * public suffixes and shared-hosting domains in lint_suffixes.c? */
 bool lint_is_public_suffix(const char *domain, size_t n);
 
+/* The first suffix of that list that is the domain itself or lies under it
+ * ("s3.amazonaws.com" for "amazonaws.com"), or NULL: a wildcard over the
+ * domain then covers strangers' sites too. */
+const char *lint_public_suffix_within(const char *domain, size_t n);
+
 #endif

@@ -11,8 +11,13 @@
  *    wss) origin, another port, the bare parent domain (only while it is
  *    still at least the registrable domain: never "com"), and "null". All
  *    the attacks one rule accepts make ONE warning, so each risky entry reads
- *    as one line. An attack the rule's text asks for is not reported: any
- *    port under a ":*" wildcard or a regex that mentions a port (a ':' after
+ *    as one line. Every rule is also fed an unrelated site,
+ *    https://attacker.invalid and its http form (.invalid is reserved, so no
+ *    policy means it): a rule that accepts it accepts about any origin, the
+ *    reflection misconfiguration itself. This one needs no sample, so it
+ *    also catches "~.*" and the like, from which none can be derived.
+ *    An attack the rule's text asks for is not reported: any port under a
+ *    ":*" wildcard or a regex that mentions a port (a ':' after
  *    "://"), and http under a regex that names it ("https?", "(http|https)",
  *    "http[s]?", "http:"). A hostname's registrable domain comes from the
  *    short list in lint_suffixes.c, or else is its last two labels; "evil"
@@ -33,7 +38,8 @@
  *    with credentials it is already a load error. "null" alone is not
  *    linted either; with credentials it is (below).
  *  - A wildcard whose domain is on the short list in lint_suffixes.c
- *    (github.io, herokuapp.com, co.uk, ...) is reported once for that; its
+ *    (github.io, herokuapp.com, co.uk, ...), or lies above one of them
+ *    (amazonaws.com above s3.amazonaws.com), is reported once for that; its
  *    attack origins are not fed, since that warning says it all.
  *  - With credentials: true, an origin that allows plain http (an http://
  *    exact or wildcard origin, or a regex that accepts the http form of its
@@ -491,6 +497,7 @@ enum attack {
 	ATTACK_PORT,
 	ATTACK_PARENT,
 	ATTACK_NULL,
+	ATTACK_FOREIGN,
 	ATTACK_COUNT
 };
 
@@ -502,6 +509,7 @@ static const char *const attack_what[ATTACK_COUNT] = {
     [ATTACK_PORT] = "another port",
     [ATTACK_PARENT] = "the bare parent domain",
     [ATTACK_NULL] = "the opaque origin",
+    [ATTACK_FOREIGN] = "an unrelated site: the rule accepts about any origin",
 };
 
 /* The http form of an https (wss) sample, or false. */
@@ -516,18 +524,43 @@ static bool downgrade(const struct origin_norm *s, char *out, size_t size)
 	return false;
 }
 
-/* Feeds the attacks to r; hits[a] gets the first accepted origin of each. */
-static void feed_attacks(const struct origin_rule *r, const struct origin_norm *s, bool port_asked,
-                         bool http_asked, char hits[ATTACK_COUNT][ORIGIN_MAX + 16])
+/* The attacks that need no sample origin. */
+static void feed_foreign(const struct origin_rule *r, char hits[ATTACK_COUNT][ORIGIN_MAX + 16])
 {
-	const char *sch = s->buf, *h = s->buf + s->host_off;
-	size_t sl = s->scheme_len, hn = s->host_len, roff = registrable_off(h, hn);
-	bool ip = is_ip(h, hn);
-	char buf[ORIGIN_MAX + 16], host[ORIGIN_MAX + 8];
-	const char *dot;
+	static const char *const foreign[] = {"https://attacker.invalid",
+	                                      "http://attacker.invalid"};
 
 	for (int a = 0; a < ATTACK_COUNT; a++)
 		hits[a][0] = '\0';
+	if (accepts(r, "null"))
+		strcpy(hits[ATTACK_NULL], "null");
+	for (size_t i = 0; i < sizeof(foreign) / sizeof(foreign[0]); i++) {
+		if (accepts(r, foreign[i])) {
+			strcpy(hits[ATTACK_FOREIGN], foreign[i]);
+			break;
+		}
+	}
+}
+
+/* Feeds the attacks to r; hits[a] gets the first accepted origin of each.
+ * Without a sample s, only those of feed_foreign. */
+static void feed_attacks(const struct origin_rule *r, const struct origin_norm *s, bool port_asked,
+                         bool http_asked, char hits[ATTACK_COUNT][ORIGIN_MAX + 16])
+{
+	const char *sch, *h, *dot;
+	size_t sl, hn, roff;
+	bool ip;
+	char buf[ORIGIN_MAX + 16], host[ORIGIN_MAX + 8];
+
+	feed_foreign(r, hits);
+	if (s == NULL)
+		return;
+	sch = s->buf;
+	h = s->buf + s->host_off;
+	sl = s->scheme_len;
+	hn = s->host_len;
+	roff = registrable_off(h, hn);
+	ip = is_ip(h, hn);
 	if (make_origin(buf, sizeof(buf), sch, sl, h, hn, ".evil.example", 13, s->port) &&
 	    accepts(r, buf))
 		strcpy(hits[ATTACK_SUFFIX], buf);
@@ -557,10 +590,9 @@ static void feed_attacks(const struct origin_rule *r, const struct origin_norm *
 	                s->port) &&
 	    accepts(r, buf))
 		strcpy(hits[ATTACK_PARENT], buf);
-	if (accepts(r, "null"))
-		strcpy(hits[ATTACK_NULL], "null");
 }
 
+/* s may be NULL: the rule has no sample origin. */
 static void lint_attacks(struct findings *f, const struct origin_rule *r,
                          const struct origin_norm *s, bool port_asked, bool http_asked)
 {
@@ -630,6 +662,7 @@ static void lint_origin(struct findings *f, const struct policy_rule *pr,
 	struct origin_norm s;
 	bool have = false, port_asked = false, http_asked = false;
 	struct quoted q;
+	const char *ps;
 
 	switch (r->kind) {
 	case ORIGIN_RULE_ANY:
@@ -649,12 +682,20 @@ static void lint_origin(struct findings *f, const struct policy_rule *pr,
 			return;
 		have = wildcard_sample(r, &s);
 		port_asked = r->port == 0;
-		if (lint_is_public_suffix(r->suffix + 1, strlen(r->suffix + 1))) {
-			fadd(f, r->line, r->col,
-			     "origin %s: %s is a public suffix or shared-hosting domain "
-			     "(anyone can get a site under it), so the wildcard trusts strangers' "
-			     "sites; list the exact origins",
-			     quote(r->text, &q), r->suffix + 1);
+		ps = lint_public_suffix_within(r->suffix + 1, strlen(r->suffix + 1));
+		if (ps) {
+			if (strcmp(ps, r->suffix + 1) == 0)
+				fadd(f, r->line, r->col,
+				     "origin %s: %s is a public suffix or shared-hosting domain "
+				     "(anyone can get a site under it), so the wildcard trusts "
+				     "strangers' sites; list the exact origins",
+				     quote(r->text, &q), ps);
+			else
+				fadd(f, r->line, r->col,
+				     "origin %s covers %s, a public suffix or shared-hosting "
+				     "domain (anyone can get a site under it), so the wildcard "
+				     "trusts strangers' sites; list the exact origins",
+				     quote(r->text, &q), ps);
 			if (have && pr->credentials)
 				lint_credentialed_http(f, r, &s, false);
 			return;
@@ -666,6 +707,11 @@ static void lint_origin(struct findings *f, const struct policy_rule *pr,
 		have = regex_sample(r, &s);
 		port_asked = regex_names_port(r->text + 1);
 		http_asked = regex_names_http(r->text + 1);
+		if (!have) {
+			/* No origin it is meant for: only what needs none. */
+			lint_attacks(f, r, NULL, false, false);
+			return;
+		}
 		break;
 	}
 	if (!have)

@@ -76,3 +76,15 @@ bool lint_is_public_suffix(const char *domain, size_t n)
 			return true;
 	return false;
 }
+
+const char *lint_public_suffix_within(const char *domain, size_t n)
+{
+	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+		size_t len = strlen(suffixes[i]);
+
+		if (len >= n && memcmp(suffixes[i] + len - n, domain, n) == 0 &&
+		    (len == n || suffixes[i][len - n - 1] == '.'))
+			return suffixes[i];
+	}
+	return NULL;
+}
