@@ -241,6 +241,10 @@ void exchange_reply(struct exchange *ex, int status, const char *body, bool clos
 	if (front_add_cors_headers(lines, &ex->dec, STR_NULL) < 0 ||
 	    front_lines_commit(lines) < 0 || front_add_date(ex->w, out) < 0)
 		goto fail;
+	/* An answer to HEAD has no body, but evhttp would send one: the
+	 * client would read it as the start of the next response. */
+	if (evhttp_request_get_command(ex->req) == EVHTTP_REQ_HEAD)
+		body = NULL;
 	/* Most local answers (a 204 preflight) have no body: no buffer. */
 	if (body && body[0]) {
 		buf = evbuffer_new();

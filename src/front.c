@@ -209,13 +209,27 @@ int front_add_date(struct worker *w, struct evkeyvalq *out)
 	return evhttp_add_header(out, "Date", w->date);
 }
 
+/* A Content-Length is 1*DIGIT (RFC 9110 section 8.6). evhttp reads it with
+ * strtoll, which also takes "+5" or "-0": a proxy in front of corsd may
+ * frame such a request otherwise. */
+static bool is_digits(struct str s)
+{
+	if (s.n == 0)
+		return false;
+	for (size_t i = 0; i < s.n; i++)
+		if (s.p[i] < '0' || s.p[i] > '9')
+			return false;
+	return true;
+}
+
 /* SPEC rule 7. Returns NULL when the head may go on, else why not. */
 static const char *check_head(struct evhttp_request *req, struct cors_facts *f)
 {
 	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
-	const char *content_length = NULL;
+	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+	struct str content_length = STR_NULL;
 	unsigned hosts = 0, connection = 0;
-	bool te = false;
+	bool te = false, body = false;
 
 	for (struct evkeyval *h = in->tqh_first; h != NULL; h = h->next.tqe_next) {
 		struct str name = str_c(h->key), value = str_c(h->value);
@@ -236,16 +250,26 @@ static const char *check_head(struct evhttp_request *req, struct cors_facts *f)
 				return "unsupported Transfer-Encoding";
 			te = true;
 		} else if (str_eq_ci(name, STR_LIT("Content-Length"))) {
-			if (content_length && strcmp(content_length, h->value) != 0)
+			struct str v = str_trim_ows(value);
+			if (memchr(v.p, ',', v.n) ||
+			    (content_length.p && !str_eq(content_length, v)))
 				return "conflicting Content-Length";
-			content_length = h->value;
-			if (strchr(h->value, ','))
-				return "conflicting Content-Length";
+			if (!is_digits(v))
+				return "Content-Length is not a number";
+			/* Identical lines say one thing (RFC 9110 section
+			 * 8.6), and the upstream hears corsd's own. */
+			content_length = v;
+			for (size_t i = 0; i < v.n; i++)
+				body = body || v.p[i] != '0';
 		}
 		cors_facts_add_header(f, name, value);
 	}
-	if (te && content_length)
+	if (te && content_length.p)
 		return "Transfer-Encoding with Content-Length";
+	/* evhttp reads no body for these two: it would be read as the next
+	 * request. */
+	if ((te || body) && (cmd == EVHTTP_REQ_HEAD || cmd == EVHTTP_REQ_TRACE))
+		return "a body on a HEAD or TRACE request";
 	if (te && req->major == 1 && req->minor == 0)
 		return "Transfer-Encoding in an HTTP/1.0 request";
 	if (hosts > 1)
@@ -262,7 +286,7 @@ void front_handle(struct evhttp_request *req, void *arg)
 	struct worker *w = arg;
 	struct exchange *ex;
 	const char *uri = evhttp_request_get_uri(req);
-	const char *why, *q;
+	const char *why, *q, *head_bad = NULL;
 	struct str path;
 
 	ex = exchange_new(w, req);
@@ -270,22 +294,35 @@ void front_handle(struct evhttp_request *req, void *arg)
 		evhttp_send_error(req, 503, NULL);
 		return;
 	}
+	if (ex->conn != NULL)
+		head_bad = conn_head_done(ex->conn, req);
+	/* evhttp never closes a CONNECT's connection, whatever the answer
+	 * says, and reads the tunnel's bytes as requests: corsd refuses it
+	 * as an ordinary request, which the close then ends. */
+	if (head_bad == NULL && evhttp_request_get_command(req) == EVHTTP_REQ_CONNECT) {
+		req->type = EVHTTP_REQ_GET;
+		cors_facts_init(&ex->facts, STR_LIT("CONNECT"), uri ? str_c(uri) : STR_NULL);
+		ex->dec.detail = STR_LIT("CONNECT is not proxied");
+		exchange_reply(ex, 501, "not implemented: CONNECT\n", true);
+		return;
+	}
 	/* Only origin-form targets: corsd is a reverse proxy, and the path
 	 * that selects a policy must be the path the upstream sees. */
-	if (uri == NULL || uri[0] != '/') {
+	if (head_bad == NULL && (uri == NULL || uri[0] != '/')) {
 		cors_facts_init(&ex->facts, method_name(evhttp_request_get_command(req)), STR_NULL);
 		metrics_bad_request(&w->metrics);
 		exchange_reply(ex, 400, "bad request: the target must be a path\n", true);
 		return;
 	}
-	q = strchr(uri, '?');
-	path = (struct str){uri, q ? (size_t)(q - uri) : strlen(uri)};
+	q = uri ? strchr(uri, '?') : NULL;
+	path = uri ? (struct str){uri, q ? (size_t)(q - uri) : strlen(uri)} : STR_NULL;
 	cors_facts_init(&ex->facts, method_name(evhttp_request_get_command(req)), path);
-	why = check_head(req, &ex->facts);
+	why = head_bad ? head_bad : check_head(req, &ex->facts);
 	if (why != NULL) {
 		char body[128];
 		snprintf(body, sizeof(body), "bad request: %s\n", why);
 		metrics_bad_request(&w->metrics);
+		ex->dec.detail = str_c(why); /* the access log says which check */
 		/* Framing that cannot be trusted leaves the rest of the
 		 * connection untrustworthy too: close it. */
 		exchange_reply(ex, 400, body, true);

@@ -234,10 +234,12 @@ int worker_init(struct worker *w, struct worker_group *g, int index, struct poli
 	if (w->http == NULL || w->pool == NULL || w->wake == NULL || w->accept_retry == NULL ||
 	    conn_setup(w) < 0)
 		goto oom;
+	/* CONNECT only so that front_handle refuses it: evhttp's own 501
+	 * to it keeps the connection and reads the tunnel as requests. */
 	evhttp_set_allowed_methods(w->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
 	                                        EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
 	                                        EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE |
-	                                        EVHTTP_REQ_PATCH);
+	                                        EVHTTP_REQ_PATCH | EVHTTP_REQ_CONNECT);
 	evhttp_set_default_content_type(w->http, NULL);
 	evhttp_set_gencb(w->http, front_handle, w);
 	worker_set_policy(w, p);
