@@ -62,6 +62,7 @@ enum cors_reason {
 	CORS_REASON_HEADER,         /* a requested header not allowed (detail names it) */
 	CORS_REASON_HEADER_INVALID, /* a requested header name is not a token */
 	CORS_REASON_TOO_MANY_HEADERS,
+	CORS_REASON_BAD_REQUEST, /* refused before any decision (400, 413, 501) */
 };
 
 #define CORS_MAX_OUT_HEADERS 8

@@ -42,7 +42,7 @@ struct metrics {
 	metrics_counter no_policy[METRICS_NKIND];                 /* matched no policy */
 	metrics_counter upstream_status[6];                       /* 1xx..5xx; [0] other */
 	metrics_counter upstream_errors[METRICS_NUERR];
-	metrics_counter bad_requests; /* refused by corsd's own checks (400) */
+	metrics_counter bad_requests; /* refused before any decision: 400, 413, 417, 501 */
 	metrics_counter buckets[METRICS_BUCKETS + 1];
 	metrics_counter duration_us_sum;
 };

@@ -275,7 +275,7 @@ static void log_own_answer(struct conn *c)
 	kv[n++] = (struct log_kv){"policy", STR_LIT("-"), false};
 	kv[n++] = (struct log_kv){"kind", STR_LIT("plain"), false};
 	kv[n++] = (struct log_kv){"verdict", STR_LIT("none"), false};
-	kv[n++] = (struct log_kv){"reason", STR_LIT("no_policy"), false};
+	kv[n++] = (struct log_kv){"reason", STR_LIT("bad_request"), false};
 	kv[n++] = (struct log_kv){"detail", str_c(h->bad ? h->bad : why), false};
 	kv[n++] = (struct log_kv){"upstream", STR_LIT("-"), false};
 	kv[n++] = (struct log_kv){"bytes", str_c(bytes), true};
@@ -305,8 +305,10 @@ static void on_close(struct evhttp_connection *evcon, void *arg)
 	struct worker *w = c->w;
 	struct conn_table *t = &w->conns;
 
-	if (c->own_status != 0)
+	if (c->own_status != 0) {
+		metrics_bad_request(&w->metrics);
 		log_own_answer(c);
+	}
 	if (c->in_cb)
 		evbuffer_remove_cb_entry(bufferevent_get_input(c->bev), c->in_cb);
 	if (c->out_cb)

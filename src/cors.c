@@ -115,6 +115,8 @@ const char *cors_reason_name(enum cors_reason r)
 		return "header_invalid";
 	case CORS_REASON_TOO_MANY_HEADERS:
 		return "too_many_headers";
+	case CORS_REASON_BAD_REQUEST:
+		return "bad_request";
 	}
 	return "unknown";
 }

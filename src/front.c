@@ -298,10 +298,13 @@ void front_handle(struct evhttp_request *req, void *arg)
 		head_bad = conn_head_done(ex->conn, req);
 	/* evhttp never closes a CONNECT's connection, whatever the answer
 	 * says, and reads the tunnel's bytes as requests: corsd refuses it
-	 * as an ordinary request, which the close then ends. */
+	 * as it would a GET (the type evhttp's answer follows), and the
+	 * close then ends it. */
 	if (head_bad == NULL && evhttp_request_get_command(req) == EVHTTP_REQ_CONNECT) {
 		req->type = EVHTTP_REQ_GET;
 		cors_facts_init(&ex->facts, STR_LIT("CONNECT"), uri ? str_c(uri) : STR_NULL);
+		metrics_bad_request(&w->metrics);
+		ex->dec.reason = CORS_REASON_BAD_REQUEST;
 		ex->dec.detail = STR_LIT("CONNECT is not proxied");
 		exchange_reply(ex, 501, "not implemented: CONNECT\n", true);
 		return;
@@ -311,6 +314,7 @@ void front_handle(struct evhttp_request *req, void *arg)
 	if (head_bad == NULL && (uri == NULL || uri[0] != '/')) {
 		cors_facts_init(&ex->facts, method_name(evhttp_request_get_command(req)), STR_NULL);
 		metrics_bad_request(&w->metrics);
+		ex->dec.reason = CORS_REASON_BAD_REQUEST;
 		exchange_reply(ex, 400, "bad request: the target must be a path\n", true);
 		return;
 	}
@@ -322,6 +326,7 @@ void front_handle(struct evhttp_request *req, void *arg)
 		char body[128];
 		snprintf(body, sizeof(body), "bad request: %s\n", why);
 		metrics_bad_request(&w->metrics);
+		ex->dec.reason = CORS_REASON_BAD_REQUEST;
 		ex->dec.detail = str_c(why); /* the access log says which check */
 		/* Framing that cannot be trusted leaves the rest of the
 		 * connection untrustworthy too: close it. */

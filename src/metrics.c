@@ -212,11 +212,12 @@ char *metrics_render(const struct metrics *const *v, size_t n, const struct metr
 		            "corsd_requests_total{kind=\"%s\",outcome=\"none\",policy=\"\"} %llu\n",
 		            kind_names[k], (unsigned long long)SUM(no_policy, k));
 	}
-	sbuf_printf(&o,
-	            "# HELP corsd_bad_requests_total Requests refused by corsd's checks of "
-	            "framing and headers.\n# TYPE corsd_bad_requests_total counter\n"
-	            "corsd_bad_requests_total %llu\n",
-	            (unsigned long long)SUM(bad_requests, 0));
+	sbuf_printf(
+	    &o,
+	    "# HELP corsd_bad_requests_total Requests refused as malformed, too large "
+	    "or not implemented (400, 413, 417, 501).\n# TYPE corsd_bad_requests_total counter\n"
+	    "corsd_bad_requests_total %llu\n",
+	    (unsigned long long)SUM(bad_requests, 0));
 	sbuf_printf(&o, "# HELP corsd_upstream_responses_total Upstream response heads by status "
 	                "class.\n# TYPE corsd_upstream_responses_total counter\n");
 	for (int c = 1; c <= 5; c++)

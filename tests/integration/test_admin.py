@@ -462,6 +462,13 @@ class AdminTest(CorsdTestCase):
         # counted, undecided: kind plain, no policy (so the histogram's
         # count equals the sum of corsd_requests_total).
         exp(req_series("plain", "none", ""))
+        # A method evhttp refuses itself never reaches corsd's request path:
+        # counted as a bad request only, once its connection is closed (the
+        # access line is written at the same moment).
+        r = self.corsd.send_raw(b"FROB /api/x HTTP/1.1\r\nHost: api.test\r\n\r\n")
+        self.assertEqual(r.status, 501, r)
+        self.assertAccess(status="501", reason="bad_request")
+        exp(series("corsd_bad_requests_total"))
         n_requests = 3 + 2 + 4 + 1 + 2 + 1 + 1 + 1 + 1 + 1 + 1
         exp(series(HIST + "_count"), n_requests)
 

@@ -130,7 +130,7 @@ class HostileBase(CorsdTestCase):
             self.assertEqual(r.status, status, r)
             self.assertTrue(closed, "the connection stayed open after a %d" % status)
             self.assertNotReflected(r, raw)
-            e = self.assertAccess(status=str(status), timeout=CLOSE_WAIT)
+            e = self.assertAccess(status=str(status), reason="bad_request", timeout=CLOSE_WAIT)
             if detail is not None:
                 self.assertRegex(e.get("detail", ""), detail, e)
             self.assertNoUpstreamRequests()
