@@ -165,13 +165,30 @@ static void conn_close(struct upstream_conn *conn)
 	free(conn);
 }
 
+/* An idle connection is watched for stray bytes and EOF, but the loop may
+ * run a client's request before the event that reports them: bytes the
+ * upstream sent after its last response would then be read as the answer to
+ * the next request. Ask the kernel before every reuse. */
+static bool conn_quiet(const struct upstream_conn *conn)
+{
+	char byte;
+	ssize_t n = recv(bufferevent_getfd(conn->bev), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+
+	return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
 static struct upstream_conn *pool_take(struct upstream_pool *pool, const char *key)
 {
-	struct upstream_conn *conn;
+	struct upstream_conn *conn, *next;
 
-	for (conn = pool->idle; conn; conn = conn->next)
-		if (strcmp(conn->key, key) == 0)
+	for (conn = pool->idle; conn; conn = next) {
+		next = conn->next;
+		if (strcmp(conn->key, key) != 0)
+			continue;
+		if (conn_quiet(conn))
 			break;
+		conn_close(conn);
+	}
 	if (conn == NULL)
 		return NULL;
 	idle_unlink(conn);
@@ -636,7 +653,7 @@ static void body_step(struct upstream_call *c)
 {
 	struct evbuffer *in = bufferevent_get_input(c->conn->bev);
 	size_t n = evbuffer_get_length(in);
-	bool got = false;
+	bool got = false, bad_framing = false;
 
 	if (!c->paused && n > 0) {
 		switch (c->head.framing) {
@@ -655,10 +672,9 @@ static void body_step(struct upstream_call *c)
 			}
 			break;
 		case RESP_BODY_CHUNKED:
-			if (chunked_move(c, in, &got) < 0) {
-				call_fail(c, UPSTREAM_ERR_PROTOCOL);
-				return;
-			}
+			/* Chunks decoded before the bad framing still go out, as
+			 * they would had the bad bytes come in a later read. */
+			bad_framing = chunked_move(c, in, &got) < 0;
 			break;
 		case RESP_BODY_CLOSE:
 			evbuffer_add_buffer(c->body, in);
@@ -670,6 +686,10 @@ static void body_step(struct upstream_call *c)
 		c->h.on_body(c->arg, c->body);
 		if (c->dead)
 			return;
+	}
+	if (bad_framing) {
+		call_fail(c, UPSTREAM_ERR_PROTOCOL);
+		return;
 	}
 	/* on_end even when paused: it adds no data, and it frees the
 	 * connection for the next request sooner. */
