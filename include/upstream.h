@@ -46,6 +46,9 @@ struct upstream_request {
 	 * call takes the bytes (drains this buffer) and keeps them for a retry. */
 	struct evbuffer *data;
 	bool head_request; /* HEAD: the response has no body whatever it says */
+	/* The method may be repeated (RFC 9110 section 9.2.2): only then may
+	 * the call use a pooled connection, and retry when that one fails. */
+	bool idempotent;
 	unsigned connect_ms, response_ms;
 };
 

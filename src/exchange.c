@@ -652,6 +652,8 @@ void exchange_proxy(struct exchange *ex)
 	    .key = up->hostport,
 	    .data = out,
 	    .head_request = evhttp_request_get_command(ex->req) == EVHTTP_REQ_HEAD,
+	    .idempotent =
+	        !(evhttp_request_get_command(ex->req) & (EVHTTP_REQ_POST | EVHTTP_REQ_PATCH)),
 	    .connect_ms = ex->policy->connect_ms,
 	    .response_ms = ex->policy->upstream_ms,
 	};

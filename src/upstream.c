@@ -41,9 +41,9 @@
 #define UPSTREAM_MAX_INTERIM 32
 /* Finished calls a pool keeps for reuse. */
 #define UPSTREAM_SPARE_CALLS 32
-/* Requests up to this size are kept for a retry and may use a pooled
- * connection. Larger ones always get a fresh connection instead: no copy,
- * and no stale-connection race that a retry would have to cover. */
+/* Idempotent requests up to this size are kept for a retry and may use a
+ * pooled connection. Larger ones always get a fresh connection instead: no
+ * copy, and no stale-connection race that a retry would have to cover. */
 #define UPSTREAM_RETRY_COPY_MAX 65536
 
 struct upstream_conn {
@@ -862,7 +862,10 @@ struct upstream_call *upstream_call_start(struct upstream_pool *pool,
 	if (evbuffer_add_buffer(c->req, req->data) < 0)
 		goto oom;
 
-	if (evbuffer_get_length(c->req) <= UPSTREAM_RETRY_COPY_MAX)
+	/* A pooled connection can die under the request, and only a retry
+	 * hides that; a request that may not be repeated (RFC 9110 section
+	 * 9.2.2) takes a fresh connection, which is never retried. */
+	if (req->idempotent && evbuffer_get_length(c->req) <= UPSTREAM_RETRY_COPY_MAX)
 		conn = pool_take(pool, c->key);
 	if (conn && call_send_reused(c, conn) < 0) {
 		conn_close(conn);

@@ -399,6 +399,8 @@ ROUTES = {
     "extra_pipelined": route_extra_pipelined,
     "drop_reused": route_drop_reused,
     "gather": route_gather,
+    # reads the request, then closes without an answer: it may have acted
+    "vanish": lambda req, conn, args: CLOSE,
 }
 
 
@@ -681,6 +683,29 @@ class FaultTest(CorsdTestCase):
             self.assertEqual(len(set(seen)), 2, seen)
 
         self.run_iterations("drop_reused", once, FAST)
+
+    def test_non_idempotent_requests_are_never_repeated(self):
+        """POST and PATCH take a fresh upstream connection even with one idle
+        in the pool, and are not sent again when the upstream closes without
+        an answer (RFC 9110 section 9.2.2): the client gets a 502, and the
+        upstream has seen the request exactly once."""
+        def once(i):
+            for method in ("POST", "PATCH"):
+                self.upstream.reset()
+                self.assertServes()  # one idle pooled connection now
+                pooled = {q.conn_id for q in self.upstream.snapshot()}
+                with self.corsd.conn() as c:
+                    r = c.request(method, "/app/vanish/%d" % i, origin_hdrs(APP), body=b"pay once")
+                    self.assertEqual(r.status, 502, r)
+                    self.assertCors(r, method + " vanish")
+                seen = [q for q in self.upstream.snapshot() if "vanish" in q.target]
+                self.assertEqual([(q.method, q.body) for q in seen], [(method, b"pay once")],
+                                 "the upstream must see it once")
+                self.assertNotIn(seen[0].conn_id, pooled, "sent on a pooled connection")
+                # a GET after it may still use the pooled connection
+                self.assertServes()
+
+        self.run_iterations("non_idempotent", once, FAST)
 
     def test_upstream_restart_with_idle_pooled_connections(self):
         """The upstream restarts (its connections closed) while corsd holds
