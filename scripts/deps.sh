@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian bookworm packages corsd needs to build and test, only
-# those that are missing. Usage: scripts/deps.sh [build|test]
+# those that are missing. Usage: scripts/deps.sh [build|test|fuzz]
 set -euo pipefail
 
 want=(build-essential cmake pkg-config libevent-dev libyaml-dev)
@@ -8,6 +8,10 @@ if [ "${1:-build}" = test ]; then
   # systemd: systemd-analyze for test_deploy.py; chromium*: test_browser.py;
   # man-db: rendering the man pages in test_docs.py; valgrind: the memcheck run
   want+=(check python3 curl systemd chromium chromium-driver man-db valgrind)
+fi
+if [ "${1:-build}" = fuzz ]; then
+  # scripts/fuzz.sh: clang with its libFuzzer and sanitizer runtimes
+  want+=(clang libclang-rt-14-dev)
 fi
 
 missing=()

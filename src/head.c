@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "hint.h"
+
 /* One line without its terminator; *next is where the next one starts. */
 static struct str next_line(const char *buf, size_t n, size_t *pos)
 {
@@ -95,8 +97,14 @@ int head_parse(const char *buf, size_t n, struct head_req *out, char *err, size_
 		f->name = (struct str){line.p, (size_t)(colon - line.p)};
 		f->value = str_trim_ows((struct str){colon + 1, line.n - f->name.n - 1});
 		if (!str_is_token(f->name)) {
-			snprintf(err, errsz, "header name \"%.*s\" is not a token",
-			         (int)(f->name.n > 64 ? 64 : f->name.n), f->name.p);
+			/* The reason goes to a terminal: the name's bytes are
+			 * escaped, never printed raw (ESC, CR, ...). */
+			struct hint_buf b;
+
+			hint_buf_init(&b, err, errsz);
+			hint_puts(&b, "header name \"");
+			hint_put_safe(&b, f->name, 64);
+			hint_puts(&b, "\" is not a token");
 			return -1;
 		}
 		if (str_has_ctl(f->value)) {

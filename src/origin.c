@@ -17,6 +17,7 @@
 #include "origin.h"
 
 #include <arpa/inet.h>
+#include <limits.h>
 #include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -348,7 +349,15 @@ static unsigned long regex_expanded_size(const char *re)
 				return cap;
 			p = end;
 			continue;
-		} else if (*p == '*' || *p == '+' || *p == '?' || *p == '|') {
+		} else if (*p == '+') {
+			/* glibc compiles "x+" as "xx*", copying its operand:
+			 * "a++++" doubles four times. */
+			content[depth] += last[depth];
+			last[depth] *= 2;
+			if (content[depth] > cap || last[depth] > cap)
+				return cap;
+			continue;
+		} else if (*p == '*' || *p == '?' || *p == '|') {
 			continue;
 		}
 		content[depth] += atom;
@@ -357,6 +366,108 @@ static unsigned long regex_expanded_size(const char *re)
 			return cap;
 	}
 	return content[0] + (depth > 0 ? content[depth] : 0);
+}
+
+/*
+ * glibc also copies the operand of "+" and of a count, and working out which
+ * states an empty match reaches explodes when that operand can match the
+ * empty string itself: "(a?)++++++", "((((a?)+)+)+)+" or "(a?){1,1000}" keep
+ * regcomp busy for minutes at a few states, and sixty nested "(a*)*" for
+ * seconds. Such a repetition says nothing an origin needs ("(a?)+" and
+ * "(a*)*" are "a*"), so it is refused. So are two
+ * quantifiers in a row, whose meaning POSIX leaves undefined and which glibc
+ * also compiles into ever larger empty-match closures ("a" and 80 "*" take a
+ * second, "(x)" and a hundred "?" minutes; "a*?" is not PCRE's lazy star
+ * here either). Per open group: can an alternative seen so far, the items
+ * before the last one, and the last one (atom or group, with its
+ * quantifiers) match ""? Returns why the regex is refused, or NULL.
+ */
+static const char *regex_repeats(const char *re)
+{
+	static const char *const empty_msg =
+	    "a part that can match the empty string is repeated (\"(a?)+\", \"(a*)*\"); "
+	    "write \"a*\"";
+	static const char *const stacked_msg =
+	    "two quantifiers in a row (as in \"a*?\" or \"a++\") have no defined meaning";
+	bool quantified = false;
+	bool alt[REGEX_MAX_DEPTH + 1], before[REGEX_MAX_DEPTH + 1];
+	bool has_last[REGEX_MAX_DEPTH + 1], last[REGEX_MAX_DEPTH + 1];
+	int depth = 0;
+
+	alt[0] = has_last[0] = last[0] = false;
+	before[0] = true;
+	for (const char *p = re; *p; p++) {
+		bool empty = false, was_quantified = quantified;
+
+		quantified = false;
+		if (*p == '\\') {
+			if (!p[1])
+				break;
+			p++;
+			/* A back-reference may repeat an empty match. */
+			empty = *p >= '1' && *p <= '9';
+		} else if (*p == '[') {
+			p = origin_regex_bracket_end(p);
+			if (p == NULL)
+				break;
+		} else if (*p == '(') {
+			if (depth == REGEX_MAX_DEPTH)
+				return NULL; /* regex_expanded_size refuses it */
+			depth++;
+			alt[depth] = has_last[depth] = last[depth] = false;
+			before[depth] = true;
+			continue;
+		} else if (*p == ')' && depth > 0) {
+			empty = alt[depth] || (before[depth] && (!has_last[depth] || last[depth]));
+			depth--;
+		} else if (*p == '|') {
+			alt[depth] =
+			    alt[depth] || (before[depth] && (!has_last[depth] || last[depth]));
+			before[depth] = true;
+			has_last[depth] = last[depth] = false;
+			continue;
+		} else if (*p == '*' || *p == '?') {
+			if (was_quantified)
+				return stacked_msg;
+			if (*p == '*' && has_last[depth] && last[depth])
+				return empty_msg;
+			quantified = true;
+			last[depth] = true;
+			continue;
+		} else if (*p == '+' || *p == '{') {
+			unsigned long m = 1, n = ULONG_MAX;
+
+			if (*p == '{') {
+				char *end, *q;
+
+				m = n = strtoul(p + 1, &end, 10);
+				if (*end == ',') {
+					q = end + 1;
+					n = strtoul(q, &end, 10);
+					if (end == q)
+						n = ULONG_MAX;
+				}
+				if (*end != '}')
+					goto atom; /* not a count: regcomp judges it */
+				p = end;
+			}
+			if (was_quantified)
+				return stacked_msg;
+			if (has_last[depth] && last[depth] && n > 1)
+				return empty_msg;
+			quantified = true;
+			if (m == 0)
+				last[depth] = true;
+			continue;
+		} else if (*p == '^' || *p == '$') {
+			empty = true;
+		}
+	atom:
+		before[depth] = before[depth] && (!has_last[depth] || last[depth]);
+		has_last[depth] = true;
+		last[depth] = empty;
+	}
+	return NULL;
 }
 
 static int parse_regex(const char *src, struct origin_rule *r, char *err, size_t errsz)
@@ -394,6 +505,11 @@ static int parse_regex(const char *src, struct origin_rule *r, char *err, size_t
 		         "invalid regex: too large once its {m,n} counts are expanded (over %d "
 		         "states); use * or + instead of large or nested counts",
 		         REGEX_MAX_EXPANDED);
+		goto fail;
+	}
+	why = regex_repeats(wrapped);
+	if (why) {
+		snprintf(err, errsz, "invalid regex: %s", why);
 		goto fail;
 	}
 	rc = regcomp(&r->re, wrapped, REG_EXTENDED | REG_NOSUB);

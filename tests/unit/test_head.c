@@ -88,6 +88,22 @@ START_TEST(test_too_many_fields)
 }
 END_TEST
 
+/* Found by fuzzing (tests/fuzz/fuzz_head): the refusal quoted a bad header
+ * name's raw bytes, so `corsd --explain` wrote ESC, CR or any byte a head
+ * held to the terminal. They are escaped now, the name still recognisable. */
+START_TEST(test_bad_name_escaped)
+{
+	static const char h[] = "GET / HTTP/1.1\r\nX\x1b[2J\rY\x86: v\r\n\r\n";
+
+	ck_assert_int_eq(head_parse(h, sizeof(h) - 1, &req, err, sizeof(err)), -1);
+	ck_assert_msg(strstr(err, "\"X\\x1b[2J\\x0dY\\x86\" is not a token") != NULL, "got '%s'",
+	              err);
+	for (const char *p = err; *p; p++)
+		ck_assert_msg(*p >= 0x20 && *p < 0x7f, "raw byte 0x%02x in '%s'", (unsigned char)*p,
+		              err);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("head");
@@ -98,6 +114,7 @@ int main(void)
 	tcase_add_loop_test(tc, test_refusals, 0, (int)(sizeof(bad) / sizeof(bad[0])));
 	tcase_add_test(tc, test_nul_in_value_refused);
 	tcase_add_test(tc, test_too_many_fields);
+	tcase_add_test(tc, test_bad_name_escaped);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }

@@ -460,6 +460,67 @@ START_TEST(test_wildcard_needs_label)
 }
 END_TEST
 
+/*
+ * Found by fuzzing (tests/fuzz/fuzz_origin): glibc copies the operand of "+"
+ * as it does a count's, so stacked "+" doubled the regex each time (32 of
+ * them asked regcomp for gigabytes), and a "+", count or "*" over a part that
+ * can match "", or quantifiers stacked on one another, made it run for
+ * seconds to minutes at a few dozen characters. All are refused at once; the
+ * usual "+" and "*" over a non-empty part still compile.
+ */
+static const char *const regex_blowup[] = {
+    "~,*+++++++++++++++++++++++++++++++*,*",
+    "~a++++++++++++++++++++++++",
+    "~(a?)++++++",
+    "~((((((a?)+)+)+)+)+)",
+    "~(a?){1,1000}",
+    "~(a|)+",
+    "~^https://(x*)+\\.example\\.com$",
+    "~a********************************************************************************",
+    /* Each "?" escaped: "??)" would be a trigraph. */
+    "~2+\?\?\?)\?\?\?\?\?\?\?\?\?\?\?\?\?\?\?\?\?\?\?\?\?\?\?\?\?\?\?\?\?\?\?\?,*\?\?\?\?\?\?"
+    "\?\?\?\?)\?\?\?\?\?\?\?\?\?\?\?\?.\?\?\?\?\?\?\?\?\?\?\?\?\?\?\?\?\?\?\?\?\?\?\?\?*.\?",
+    "~((((((((((((((((((((((((((((((a*)*)*)*)*)*)*)*)*)*)*)*)*)*)*)*)*)*)*)*)*)*)*)*)*)*)*)*)"
+    "*)*)*",
+    "~^https://.*?\\.example\\.com$",
+};
+
+START_TEST(test_rule_regex_blowup)
+{
+	struct origin_rule r;
+	char err[256] = "";
+
+	ck_assert_msg(origin_rule_parse(regex_blowup[_i], &r, err, sizeof(err)) == -1,
+	              "accepted %s", regex_blowup[_i]);
+	ck_assert_msg(strstr(err, "invalid regex: ") != NULL, "%s: %s", regex_blowup[_i], err);
+	ck_assert_ptr_null(r.text);
+}
+END_TEST
+
+START_TEST(test_rule_regex_plus_ok)
+{
+	static const char *const ok[] = {
+	    "~^https://[a-z0-9-]+\\.example\\.com$",
+	    "~^https://([a-z0-9-]+\\.)+example\\.com(:[0-9]+)?$",
+	    "~^https://(eu|us)-[0-9]{1,3}\\.example\\.com$",
+	    "~^https://(a?b)+\\.example\\.com$",
+	};
+	struct origin_norm o;
+	struct origin_rule r;
+	char err[256] = "";
+
+	ck_assert_int_eq(origin_normalize(STR_LIT("https://abbab.example.com"), &o), 0);
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		ck_assert_msg(origin_rule_parse(ok[i], &r, err, sizeof(err)) == 0, "%s: %s", ok[i],
+		              err);
+		origin_rule_free(&r);
+	}
+	ck_assert_int_eq(origin_rule_parse(ok[3], &r, err, sizeof(err)), 0);
+	ck_assert(origin_rule_match(&r, &o));
+	origin_rule_free(&r);
+}
+END_TEST
+
 static Suite *origin_suite(void)
 {
 	Suite *s = suite_create("origin");
@@ -476,6 +537,8 @@ static Suite *origin_suite(void)
 	tcase_add_test(tc, test_rule_parse_too_long);
 	tcase_add_loop_test(tc, test_rule_match, 0, N(match_cases));
 	tcase_add_test(tc, test_wildcard_needs_label);
+	tcase_add_loop_test(tc, test_rule_regex_blowup, 0, N(regex_blowup));
+	tcase_add_test(tc, test_rule_regex_plus_ok);
 #undef N
 	suite_add_tcase(s, tc);
 	return s;
