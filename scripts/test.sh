@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds corsd and runs the whole test suite three times: a normal build, an
 # AddressSanitizer + UndefinedBehaviorSanitizer build, and under valgrind
-# memcheck. Usage: scripts/test.sh
+# memcheck; then every libFuzzer target for FUZZ_SECONDS (default 60) each.
+# Usage: scripts/test.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh test
@@ -28,3 +29,6 @@ run_suite build/asan -DCMAKE_BUILD_TYPE=Debug -DCORSD_SANITIZE=ON
 echo "== valgrind memcheck (no definite leaks, no invalid accesses) =="
 unset ASAN_OPTIONS UBSAN_OPTIONS
 run_suite build/valgrind -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCORSD_VALGRIND=ON
+
+echo "== fuzzers, ${FUZZ_SECONDS:-60} s per target =="
+scripts/fuzz.sh "${FUZZ_SECONDS:-60}"
