@@ -86,6 +86,16 @@ def corsd_bin():
     raise RuntimeError("CORSD_BIN is not set and no built corsd was found")
 
 
+def sanitized_binary():
+    """Whether CORSD_BIN is an ASan build, whose RSS (its quarantine and
+    shadow memory) says nothing about corsd's own memory."""
+    try:
+        with open(corsd_bin(), "rb") as f:
+            return b"__asan_init" in f.read()
+    except OSError:
+        return False
+
+
 # --------------------------------------------------------------------------
 # Process bookkeeping: everything we start is killed by PID, whatever happens.
 

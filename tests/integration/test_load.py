@@ -3,28 +3,12 @@
 import threading
 import time
 
-from harness import (CLOSE, CorsdTestCase, HttpConn, build_request, corsd_bin, make_config,
-                     origin_hdrs, main)
+from harness import (CLOSE, CorsdTestCase, HttpConn, build_request, make_config, origin_hdrs,
+                     sanitized_binary, main)
 
 APP = "https://app.example.com"
 STREAM_TOTAL = 256 * 1024 * 1024
 BLOCK = bytes(range(256)) * 1024  # 256 KiB
-
-
-def sanitized_binary():
-    try:
-        with open(corsd_bin(), "rb") as f:
-            return b"__asan_init" in f.read()
-    except OSError:
-        return False
-
-
-def rss_kib(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
 
 
 class ConcurrencyMixin:
@@ -81,7 +65,7 @@ class LoadTest(CorsdTestCase, ConcurrencyMixin):
             return None
 
         self.upstream.route("flood", flood)
-        rss_before = rss_kib(self.corsd.proc.pid)
+        rss_before = self.corsd.rss_kib()
         slow = HttpConn(self.corsd.port)
         try:
             slow.send(build_request("GET", "/flood", origin_hdrs(APP)))
@@ -101,7 +85,7 @@ class LoadTest(CorsdTestCase, ConcurrencyMixin):
                              "nothing (no backpressure)" % (STREAM_TOTAL >> 20))
             self.assertLess(progress["sent"], 128 * 1024 * 1024)
             if not sanitized_binary():
-                grown = rss_kib(self.corsd.proc.pid) - rss_before
+                grown = self.corsd.rss_kib() - rss_before
                 self.assertLess(grown, 32 * 1024,
                                 "corsd grew by %d KiB for one slow client" % grown)
             # other clients are served meanwhile

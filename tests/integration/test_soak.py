@@ -60,9 +60,9 @@ import time
 
 from harness import (IO_TIMEOUT, PREFLIGHT_VARY, SANITIZER_RE, VALGRIND, BufferedSocket,
                      CLOSE, CorsdTestCase, Corsd, HttpConn, IncompleteResponse, Reply, Response,
-                     Upstream, UpstreamConn, UpstreamRequest, build_request, corsd_bin,
+                     Upstream, UpstreamConn, UpstreamRequest, build_request,
                      deterministic_bytes, make_config, origin_hdrs, parse_access,
-                     preflight_hdrs, main)
+                     preflight_hdrs, sanitized_binary, main)
 
 APP = "https://app.example.com"      # allowed by both variants
 OTHER = "https://other.example.com"  # allowed by variant B only
@@ -118,14 +118,6 @@ def policies(variant):
          "max_age": 61 if b else 60},
         {"name": "strict", "path": "/strict", "origins": [APP], "enforce": True},
     ]
-
-
-def sanitized_binary():
-    try:
-        with open(corsd_bin(), "rb") as f:
-            return b"__asan_init" in f.read()
-    except OSError:
-        return False
 
 
 def scrape(port):
